@@ -1,0 +1,2 @@
+// placeholder until the fingerprint benchmark is written
+fn main() {}

@@ -1,0 +1,2 @@
+// placeholder until the probe benchmark is written
+fn main() {}

@@ -1,0 +1,2 @@
+// placeholder until the targets benchmark is written
+fn main() {}

@@ -1,0 +1,1 @@
+//! smtpsweep-fingerprint (being written).

@@ -1,0 +1,1 @@
+//! smtpsweep-netdev (being written).

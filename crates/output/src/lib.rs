@@ -1,0 +1,1 @@
+//! smtpsweep-output (being written).

@@ -1,0 +1,1 @@
+//! smtpsweep-pacing (being written).

@@ -1,0 +1,1 @@
+//! smtpsweep-probe (being written).

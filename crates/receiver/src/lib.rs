@@ -1,0 +1,1 @@
+//! smtpsweep-receiver (being written).

@@ -1,0 +1,1 @@
+//! smtpsweep-sender (being written).

@@ -1,0 +1,1 @@
+//! smtpsweep-targets (being written).

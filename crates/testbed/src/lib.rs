@@ -1,0 +1,1 @@
+//! smtpsweep-testbed (being written).

@@ -1,0 +1,1 @@
+//! smtpsweep-vulns (being written).
