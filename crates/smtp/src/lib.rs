@@ -1,0 +1,1 @@
+//! smtpsweep-smtp (being written).
