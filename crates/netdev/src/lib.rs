@@ -61,15 +61,49 @@ pub fn interface(name: &str) -> Result<Interface, NetError> {
     if index == 0 {
         return Err(NetError::NoInterface(name.to_string()));
     }
-    let mac_text = std::fs::read_to_string(format!("/sys/class/net/{name}/address"))
-        .map_err(io_err(format!("reading the MAC address of {name}")))?;
-    let mac = parse_mac(mac_text.trim()).unwrap_or([0; 6]);
+    let mac = interface_mac(name)?;
     Ok(Interface {
         name: name.to_string(),
         index,
         mac,
         ipv4: interface_ipv4(name)?,
     })
+}
+
+/// The hardware address of an interface, asked of the kernel with
+/// `SIOCGIFHWADDR` (this follows the caller's network namespace, which
+/// `/sys/class/net` does not).
+fn interface_mac(name: &str) -> Result<Mac, NetError> {
+    // SAFETY: ifreq is plain data; zeroed is a valid start.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    if name.len() >= req.ifr_name.len() {
+        return Err(NetError::NoInterface(name.to_string()));
+    }
+    for (d, s) in req.ifr_name.iter_mut().zip(name.bytes()) {
+        *d = s as libc::c_char;
+    }
+    // SAFETY: a plain datagram socket used only for the ioctl.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io_err("opening a socket for SIOCGIFHWADDR")(
+            io::Error::last_os_error(),
+        ));
+    }
+    // SAFETY: fd is ours; owning it closes it on every path.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: req is a valid ifreq for this ioctl.
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFHWADDR, &mut req) } != 0 {
+        return Err(io_err(format!("reading the MAC address of {name}"))(
+            io::Error::last_os_error(),
+        ));
+    }
+    // SAFETY: SIOCGIFHWADDR filled the hwaddr member of the union.
+    let data = unsafe { req.ifr_ifru.ifru_hwaddr.sa_data };
+    let mut mac = [0u8; 6];
+    for (m, d) in mac.iter_mut().zip(data.iter()) {
+        *m = *d as u8;
+    }
+    Ok(mac)
 }
 
 /// The IPv4 addresses configured on an interface, in the kernel's order.
