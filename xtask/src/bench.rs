@@ -211,8 +211,9 @@ fn tools(b: &ScanBench, smtpsweep: &str) -> Vec<Tool> {
     v
 }
 
-/// Runs one tool, sampling the sink counter each second; returns the
-/// per-second packet counts.
+/// Runs one tool, sampling the sink counter about once a second; returns
+/// the packet rate of each interval (packets over the interval's measured
+/// length, so sampling jitter does not bias it).
 fn measure(sink: &Sink, tool: &mut Tool, seconds: u64) -> Result<Vec<u64>> {
     tool.cmd.stdout(Stdio::null()).stderr(Stdio::null());
     let mut child: Child = tool
@@ -221,27 +222,31 @@ fn measure(sink: &Sink, tool: &mut Tool, seconds: u64) -> Result<Vec<u64>> {
         .with_context(|| format!("starting {}", tool.name))?;
     let start = Instant::now();
     let mut last = sink.packets()?;
+    let mut last_t = Instant::now();
     let mut per_sec = Vec::new();
     let mut next = start + Duration::from_secs(1);
     loop {
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
         next += Duration::from_secs(1);
         let now = sink.packets()?;
-        per_sec.push(now - last);
-        last = now;
+        let now_t = Instant::now();
+        per_sec.push(((now - last) as f64 / (now_t - last_t).as_secs_f64()).round() as u64);
+        (last, last_t) = (now, now_t);
         if child.try_wait()?.is_some() {
             break;
         }
-        if start.elapsed() >= Duration::from_secs(seconds + 1) {
-            if tool.interrupt {
-                // SAFETY: sending SIGINT to our own child.
-                unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-            } else if start.elapsed() >= Duration::from_secs(seconds + 10) {
-                child.kill()?;
-            }
+        if start.elapsed() >= Duration::from_secs(seconds + 1) && tool.interrupt {
+            // masscan: the first SIGINT starts its wait, the second ends it.
+            // SAFETY: sending SIGINT to our own child.
+            unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        }
+        if start.elapsed() >= Duration::from_secs(seconds + 10) {
+            child.kill()?;
         }
     }
     child.wait()?;
+    // Only the tool's own run time counts (not a wait after an interrupt).
+    per_sec.truncate(seconds as usize + 1);
     Ok(per_sec)
 }
 
@@ -316,6 +321,52 @@ pub fn scan(b: ScanBench) -> Result<()> {
     println!("(figures also in {})", b.json.display());
     if best.iter().all(|e| e.1 == 0) {
         bail!("no packets reached the sink");
+    }
+    Ok(())
+}
+
+/// Options of `cargo xtask bench rate`.
+#[derive(clap::Args, Debug)]
+pub struct RateBench {
+    /// Seconds per rate.
+    #[arg(long, default_value_t = 6)]
+    pub seconds: u64,
+    /// Rates to check, packets per second.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000,1000000")]
+    pub rates: Vec<u64>,
+}
+
+/// `cargo xtask bench rate`: how close smtpsweep's achieved rate is to `-r`,
+/// second by second, on the ifb sink.
+pub fn rate(b: RateBench) -> Result<()> {
+    ensure_root()?;
+    ensure_tool("ip", "iproute2")?;
+    eprintln!("building smtpsweep (release)…");
+    run_ok(Command::new(env!("CARGO")).args(["build", "--release", "--quiet", "-p", "smtpsweep"]))?;
+    let bin = crate::sys::target_dir().join("release/smtpsweep");
+    let sink = Sink::up()?;
+    println!("| -r (pps) | whole seconds | worst deviation | mean achieved (pps) | per second |");
+    println!("|---:|---:|---:|---:|---|");
+    for &r in &b.rates {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", NS])
+            .arg(&bin)
+            .args(["scan", "--allow-reserved", "198.18.0.0/15", "-p", "1-1000", "-T", "1", "-c", "0", "-q"])
+            .args(["-o", "/dev/null", "-i", IFB, "-r", &r.to_string(), "-t", &b.seconds.to_string()]);
+        let mut t = Tool {
+            name: "smtpsweep",
+            cmd: c,
+            interrupt: false,
+        };
+        let per_sec = measure(&sink, &mut t, b.seconds)?;
+        // Whole seconds in the middle: not the first (start-up) nor the last (partial).
+        let mid = if per_sec.len() > 2 { &per_sec[1..per_sec.len() - 1] } else { &per_sec[..] };
+        let worst = mid
+            .iter()
+            .map(|&x| (x as f64 - r as f64) / r as f64 * 100.0)
+            .fold(0.0f64, |a, d| if d.abs() > a.abs() { d } else { a });
+        let mean = mid.iter().sum::<u64>() as f64 / mid.len().max(1) as f64;
+        println!("| {r} | {} | {worst:+.2}% | {mean:.0} | {mid:?} |", mid.len());
     }
     Ok(())
 }

@@ -35,6 +35,8 @@ enum Task {
 enum Bench {
     /// Sender packets/s into an ifb sink, side by side with ZMap and masscan.
     Scan(bench::ScanBench),
+    /// Achieved send rate against -r, second by second, on the ifb sink.
+    Rate(bench::RateBench),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Task::Testbed(args) => testbed::run(args),
         Task::Demo(args) => demo::run(args).map(|()| ExitCode::SUCCESS),
         Task::Bench(Bench::Scan(args)) => bench::scan(args).map(|()| ExitCode::SUCCESS),
+        Task::Bench(Bench::Rate(args)) => bench::rate(args).map(|()| ExitCode::SUCCESS),
         Task::Test => ci::test().map(|()| ExitCode::SUCCESS),
     };
     match result {

@@ -1,0 +1,1 @@
+//! smtpsweep-grab (being written).
