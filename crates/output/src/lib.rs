@@ -4,7 +4,7 @@
 //! and the `-m` [`ScanMetadata`] file.
 //!
 //! Sans-I/O: everything writes to a caller-supplied [`std::io::Write`] or works on strings.
-//! Field names and their ZMap equivalents are tabled in [`field`] and in `FIELDS.md`.
+//! Field names and their ZMap equivalents are tabled in [`field`] and in `docs/schema.md`.
 
 pub mod field;
 pub mod filter;

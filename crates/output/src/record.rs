@@ -60,7 +60,7 @@ impl FromStr for Classification {
 
 /// One validated response to a probe: one line of scan output.
 ///
-/// Serialized to JSON with the field names below (see `FIELDS.md` for the mapping to the
+/// Serialized to JSON with the field names below (see `docs/schema.md` for the mapping to the
 /// ZMap-compatible CSV names). The ICMP fields are omitted from JSON when absent.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct ScanRecord {

@@ -522,7 +522,7 @@ pub fn run(a: ScanArgs) -> Result<ExitCode> {
             blocklist_file: a.blocklist_file.as_ref().map(|p| p.display().to_string()),
             allow_reserved: a.allow_reserved,
             ports: targets.ports.ports().to_vec(),
-            rate_pps: Some(rate_pps),
+            rate_pps: (rate_pps > 0).then_some(rate_pps),
             bandwidth_bps: a
                 .bandwidth
                 .as_deref()

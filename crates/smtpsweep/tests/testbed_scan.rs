@@ -186,6 +186,29 @@ fn scan_finds_exactly_the_ground_truth() {
     assert_eq!(md["packets_sent"], 65536 * 3);
     assert_eq!(md["seed"], 11);
     assert_eq!(md["exit_status"], "completed");
+    // Every key a real scan writes is documented in docs/schema.md.
+    let schema =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/schema.md"))
+            .unwrap();
+    let first: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    for key in first
+        .as_object()
+        .unwrap()
+        .keys()
+        .chain(md.as_object().unwrap().keys())
+    {
+        assert!(
+            schema.contains(&format!("`{key}`")),
+            "{key} is not documented in docs/schema.md"
+        );
+    }
 
     // 2. Out-of-scope and blocklisted addresses get no probe: captured on the veth.
     let bl = dir.join("block.txt");
