@@ -13,7 +13,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
@@ -24,10 +27,20 @@ impl Lcg {
     }
 }
 
-const HOSTS: &[&str] = &["mail", "mx", "mx1", "smtp", "relay", "mailgw", "exchange", "srv01", "post"];
-const DOMAINS: &[&str] = &["example.com", "example.org", "example.net", "corp.example.com", "example.de"];
+const HOSTS: &[&str] = &[
+    "mail", "mx", "mx1", "smtp", "relay", "mailgw", "exchange", "srv01", "post",
+];
+const DOMAINS: &[&str] = &[
+    "example.com",
+    "example.org",
+    "example.net",
+    "corp.example.com",
+    "example.de",
+];
 const DAYS: &[&str] = &["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-const MONTHS: &[&str] = &["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: &[&str] = &[
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 const ZONES: &[&str] = &["+0000", "+0100", "+0200", "-0400", "-0500", "+0800"];
 
 /// Roughly 10k greeting lines (reply code removed) across the families,
@@ -56,7 +69,9 @@ fn corpus() -> Vec<String> {
                 _ => format!("{host} ESMTP Postfix (3.{}.{})", r.num(1, 8), r.num(0, 20)),
             },
             30..=45 => {
-                let v = r.pick(&["4.87", "4.89", "4.89_1", "4.92", "4.92.3", "4.93", "4.94.2", "4.96", "4.97.1"]);
+                let v = r.pick(&[
+                    "4.87", "4.89", "4.89_1", "4.92", "4.92.3", "4.93", "4.94.2", "4.96", "4.97.1",
+                ]);
                 match r.num(0, 2) {
                     0 => format!("{host} ESMTP Exim {v} {date}"),
                     1 => format!("{host} ESMTP Exim {v} #2 {date}"),
@@ -66,7 +81,12 @@ fn corpus() -> Vec<String> {
             46..=53 => format!("{host} Microsoft ESMTP MAIL Service ready at {date}"),
             54..=56 => format!(
                 "{host} Microsoft ESMTP MAIL Service, Version: {} ready at  {date}",
-                r.pick(&["6.0.3790.3959", "7.5.7601.17514", "10.0.17763.1", "8.5.9600.16384"])
+                r.pick(&[
+                    "6.0.3790.3959",
+                    "7.5.7601.17514",
+                    "10.0.17763.1",
+                    "8.5.9600.16384"
+                ])
             ),
             57..=61 => format!(
                 "{host} ESMTP Sendmail 8.{}.{}/8.{}.{}; {date}",
@@ -75,21 +95,65 @@ fn corpus() -> Vec<String> {
                 r.num(12, 17),
                 r.num(0, 9)
             ),
-            62..=63 => format!("{host} ESMTP MDaemon {}.{}.{}; {date}", r.num(9, 23), r.num(0, 9), r.num(0, 9)),
+            62..=63 => format!(
+                "{host} ESMTP MDaemon {}.{}.{}; {date}",
+                r.num(9, 23),
+                r.num(0, 9),
+                r.num(0, 9)
+            ),
             64 => format!("{host} ESMTP OpenSMTPD"),
-            65 => format!("{host} ESMTP Service (IBM Domino Release 9.0.1FP{}) ready at {date}", r.num(1, 10)),
-            66 => format!("{host} Kerio Connect 9.{}.{} ESMTP ready", r.num(0, 4), r.num(0, 12)),
+            65 => format!(
+                "{host} ESMTP Service (IBM Domino Release 9.0.1FP{}) ready at {date}",
+                r.num(1, 10)
+            ),
+            66 => format!(
+                "{host} Kerio Connect 9.{}.{} ESMTP ready",
+                r.num(0, 4),
+                r.num(0, 12)
+            ),
             67 => format!("{host} ESMTP Haraka/2.8.{} ready", r.num(10, 28)),
-            68 => format!("{host} ESMTP MailEnable Service, Version: 10.{}-- ready at 03/16/23 10:11:12", r.num(10, 44)),
-            69 => format!("{host} ESMTP CommuniGate Pro 6.{}.{}", r.num(0, 3), r.num(1, 15)),
+            68 => format!(
+                "{host} ESMTP MailEnable Service, Version: 10.{}-- ready at 03/16/23 10:11:12",
+                r.num(10, 44)
+            ),
+            69 => format!(
+                "{host} ESMTP CommuniGate Pro 6.{}.{}",
+                r.num(0, 3),
+                r.num(1, 15)
+            ),
             70 => format!("{host} Axigen ESMTP ready"),
-            71 => format!("{host} (PowerMTA(TM) v4.{}r{}) ESMTP service ready", r.num(0, 5), r.num(1, 9)),
-            72 => format!("{host} ESMTP ({:032x})", r.next() as u128 * 0x9e37_79b9_7f4a_7c15),
-            73 => format!("mx0a-00{}.pphosted.com ESMTP mfa-m00{}", r.num(100_000, 999_999), r.num(10_000, 99_999)),
-            74 => format!("mx.google.com ESMTP {}si{}qkl.{} - gsmtp", r.pick(&["a1", "d9", "x4"]), r.num(1_000_000, 9_999_999), r.num(1, 400)),
-            75 => format!("BN8NAM12FT0{}.mail.protection.outlook.com Microsoft ESMTP MAIL Service ready at {date}", r.num(10, 99)),
-            76 => format!("{host} ESMTP ecelerity 4.2.1.{} r(Core:4.2.1.14) {date}", r.num(50_000, 60_000)),
-            77 => format!("{host} ({}) NT-ESMTP Server X1", r.pick(&["IMail 12.5.7 184012-1", "IMail 11.03 4321-2"])),
+            71 => format!(
+                "{host} (PowerMTA(TM) v4.{}r{}) ESMTP service ready",
+                r.num(0, 5),
+                r.num(1, 9)
+            ),
+            72 => format!(
+                "{host} ESMTP ({:032x})",
+                r.next() as u128 * 0x9e37_79b9_7f4a_7c15
+            ),
+            73 => format!(
+                "mx0a-00{}.pphosted.com ESMTP mfa-m00{}",
+                r.num(100_000, 999_999),
+                r.num(10_000, 99_999)
+            ),
+            74 => format!(
+                "mx.google.com ESMTP {}si{}qkl.{} - gsmtp",
+                r.pick(&["a1", "d9", "x4"]),
+                r.num(1_000_000, 9_999_999),
+                r.num(1, 400)
+            ),
+            75 => format!(
+                "BN8NAM12FT0{}.mail.protection.outlook.com Microsoft ESMTP MAIL Service ready at {date}",
+                r.num(10, 99)
+            ),
+            76 => format!(
+                "{host} ESMTP ecelerity 4.2.1.{} r(Core:4.2.1.14) {date}",
+                r.num(50_000, 60_000)
+            ),
+            77 => format!(
+                "{host} ({}) NT-ESMTP Server X1",
+                r.pick(&["IMail 12.5.7 184012-1", "IMail 11.03 4321-2"])
+            ),
             // Noise: generic or custom greetings that should not match.
             78..=85 => format!("{host} ESMTP"),
             86..=89 => format!("{host} ESMTP ready"),
@@ -112,7 +176,11 @@ fn recog_dir() -> Option<PathBuf> {
 
 fn bench_set(c: &mut Criterion, name: &str, set: &FingerprintSet, lines: &[String]) {
     // Warm the lazily compiled regexes and report the hit rate once.
-    let hits = lines.iter().filter(|l| set.match_banner_line(l).is_some()).count();
+    let banner = set.matcher("smtp.banner");
+    let hits = lines
+        .iter()
+        .filter(|l| banner.match_str(l).is_some())
+        .count();
     eprintln!("{name}: {hits}/{} lines matched", lines.len());
     let mut g = c.benchmark_group("fingerprint");
     g.throughput(Throughput::Elements(lines.len() as u64));
@@ -120,7 +188,7 @@ fn bench_set(c: &mut Criterion, name: &str, set: &FingerprintSet, lines: &[Strin
         b.iter(|| {
             let mut n = 0usize;
             for l in lines {
-                if set.match_banner_line(black_box(l)).is_some() {
+                if banner.match_str(black_box(l)).is_some() {
                     n += 1;
                 }
             }
@@ -146,7 +214,9 @@ fn benches(c: &mut Criterion) {
             recog.add_builtin().expect("builtin");
             bench_set(c, "recog_plus_builtin", &recog, &lines);
         }
-        None => eprintln!("Recog XML not found (set SMTPSWEEP_RECOG_DIR): skipping the Recog benchmarks"),
+        None => eprintln!(
+            "Recog XML not found (set SMTPSWEEP_RECOG_DIR): skipping the Recog benchmarks"
+        ),
     }
 }
 

@@ -64,16 +64,18 @@ mod base64;
 mod engine;
 mod error;
 mod fs;
+mod params;
 mod prefilter;
 pub mod ruby;
 mod smtp;
 mod xml;
 
 pub use engine::{
-    DEFAULT_PREFERENCE, Database, Example, ExampleText, Fingerprint, FingerprintSet, Match, Param,
-    Severity, Source, VerifyFailure, VerifyReport,
+    DEFAULT_PREFERENCE, Database, Example, ExampleText, Fingerprint, FingerprintSet, KeyMatcher,
+    Match, Param, Severity, Source, VerifyFailure, VerifyReport,
 };
 pub use error::LoadError;
+pub use params::Params;
 pub use smtp::{
     BANNER_DB, DEFAULT_CERTAINTY, EHLO_DB, HELP_DB, SmtpFingerprint, SmtpInput, SmtpMatch,
     reply_lines, strip_reply_code,

@@ -1,0 +1,1 @@
+//! smtpsweep-mmdb (being written).

@@ -1,0 +1,1 @@
+//! smtpsweep-report (being written).
