@@ -4,6 +4,7 @@
 //! usage or input (malformed CIDR, file, option); 130 interrupted by Ctrl-C
 //! (results found so far are flushed first).
 
+mod fingerprint;
 mod monitor;
 mod scan;
 
@@ -26,6 +27,8 @@ struct Cli {
 enum Command {
     /// Stateless SYN scan of (address, port) pairs, like ZMap.
     Scan(Box<scan::ScanArgs>),
+    /// Fingerprint banner lines or grab records (Recog-compatible), with CVE exposure.
+    Fingerprint(fingerprint::FingerprintArgs),
 }
 
 /// An error that is the user's input, not the run: exit code 2.
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
         Command::Scan(args) => scan::run(*args),
+        Command::Fingerprint(args) => fingerprint::run(args),
     };
     match result {
         Ok(code) => code,
