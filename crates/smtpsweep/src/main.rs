@@ -5,6 +5,7 @@
 //! (results found so far are flushed first).
 
 mod fingerprint;
+mod grabcmd;
 mod monitor;
 mod scan;
 
@@ -27,8 +28,21 @@ struct Cli {
 enum Command {
     /// Stateless SYN scan of (address, port) pairs, like ZMap.
     Scan(Box<scan::ScanArgs>),
+    /// SYN scan, and every open port straight into the banner grab: the main job.
+    Sweep(Box<SweepArgs>),
+    /// The banner grab alone, on targets from a file or stdin.
+    Grab(Box<grabcmd::GrabArgs>),
     /// Fingerprint banner lines or grab records (Recog-compatible), with CVE exposure.
     Fingerprint(fingerprint::FingerprintArgs),
+}
+
+/// Options of `smtpsweep sweep`: the scan's and the grab's.
+#[derive(clap::Args)]
+struct SweepArgs {
+    #[command(flatten)]
+    scan: scan::ScanArgs,
+    #[command(flatten)]
+    grab: grabcmd::GrabOpts,
 }
 
 /// An error that is the user's input, not the run: exit code 2.
@@ -46,7 +60,9 @@ impl std::error::Error for UsageError {}
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.cmd {
-        Command::Scan(args) => scan::run(*args),
+        Command::Scan(args) => scan::run(*args, None),
+        Command::Sweep(args) => scan::run(args.scan, Some(args.grab)),
+        Command::Grab(args) => grabcmd::run(*args),
         Command::Fingerprint(args) => fingerprint::run(args),
     };
     match result {

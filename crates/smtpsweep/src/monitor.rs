@@ -24,7 +24,8 @@ pub fn si(v: f64) -> String {
     }
 }
 
-fn clock(d: Duration) -> String {
+/// Elapsed time as m:ss or h:mm:ss.
+pub fn clock(d: Duration) -> String {
     let s = d.as_secs();
     if s >= 3600 {
         format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use crossbeam_channel::Receiver as Chan;
+use smtpsweep_grab::Grabber;
 use smtpsweep_netdev as netdev;
 use smtpsweep_output::{
     BlocklistedCounts, Field, Filter, Format, RecordWriter, ScanMetadata, ScanRecord,
@@ -26,6 +27,7 @@ use smtpsweep_targets::{
 };
 
 use crate::UsageError;
+use crate::grabcmd::{self, GrabFormat, GrabOpts};
 use crate::monitor;
 
 /// Options of `smtpsweep scan` (ZMap's names where ZMap has the option).
@@ -238,7 +240,7 @@ fn setup_net(a: &ScanArgs, first: Ipv4Addr) -> Result<Net> {
 }
 
 /// Runs `smtpsweep scan`.
-pub fn run(a: ScanArgs) -> Result<ExitCode> {
+pub fn run(a: ScanArgs, sweep: Option<GrabOpts>) -> Result<ExitCode> {
     if a.shards == 0 || a.shard >= a.shards {
         return Err(usage(format!(
             "--shard {} must be below --shards {}",
@@ -248,7 +250,18 @@ pub fn run(a: ScanArgs) -> Result<ExitCode> {
     if a.sender_threads == 0 {
         return Err(usage("--sender-threads must be at least 1"));
     }
-    let format: Format = a.format.parse().map_err(usage)?;
+    // Scan records (scan) or grab records (sweep) come out of the run.
+    let (format, grab_format) = match &sweep {
+        None => (a.format.parse::<Format>().map_err(usage)?, None),
+        Some(_) => {
+            if a.fields.is_some() {
+                return Err(usage(
+                    "-f/--output-fields applies to scan records; sweep writes grab records",
+                ));
+            }
+            (Format::Jsonl, Some(GrabFormat::parse(&a.format)?))
+        }
+    };
     let fields = match &a.fields {
         Some(f) => Some(Field::parse_list(f).map_err(usage)?),
         None => None,
@@ -338,10 +351,31 @@ pub fn run(a: ScanArgs) -> Result<ExitCode> {
             .name("receiver".into())
             .spawn(move || smtpsweep_receiver::run(rx, proc, &rstats, &recv_stop, tx))?
     };
-    let writer = {
-        std::thread::Builder::new()
+    // Downstream of the receiver: the scan-record writer, or (sweep) the
+    // forwarder into the grab stage plus the grab-record writer.
+    let mut grab = None;
+    let writer = match (&sweep, grab_format) {
+        (Some(opts), Some(gf)) => {
+            let h = Grabber::start(opts.config()?)?;
+            let sink = grabcmd::start_sink(h.records, out, gf, opts.enricher()?)?;
+            let input = h.input;
+            grab = Some((h.stats, h.thread, sink));
+            std::thread::Builder::new()
+                .name("forwarder".into())
+                .spawn(move || -> Result<u64> {
+                    let mut n = 0;
+                    for rec in chan.iter() {
+                        if filter.matches(&rec) {
+                            grabcmd::forward(&rec, &input)?;
+                            n += 1;
+                        }
+                    }
+                    Ok(n)
+                })?
+        }
+        _ => std::thread::Builder::new()
             .name("writer".into())
-            .spawn(move || write_records(chan, out, format, fields, filter))?
+            .spawn(move || write_records(chan, out, format, fields, filter))?,
     };
 
     let threads = a.sender_threads;
@@ -400,24 +434,29 @@ pub fn run(a: ScanArgs) -> Result<ExitCode> {
         a.max_targets.map_or(per_shard, |n| n.min(per_shard)) * u64::from(a.probes.max(1));
     let mut prev = monitor::Sample::default();
     let mut last = Instant::now();
+    let grab_stats = grab.as_ref().map(|g| g.0.clone());
+    let prev_grab = std::cell::Cell::new(0u64);
     let status = |prev: &mut monitor::Sample, last: &mut Instant, sending: bool| {
         if a.quiet {
             return;
         }
         let dt = last.elapsed().as_secs_f64().max(1e-3);
         *last = Instant::now();
-        eprintln!(
-            "{}",
-            monitor::line(
-                started.elapsed(),
-                expected,
-                sending,
-                &sstats,
-                &rstats,
-                prev,
-                dt
-            )
+        let mut line = monitor::line(
+            started.elapsed(),
+            expected,
+            sending,
+            &sstats,
+            &rstats,
+            prev,
+            dt,
         );
+        if let Some(g) = &grab_stats {
+            let mut pd = prev_grab.get();
+            line = format!("{line}; {}", grabcmd::status(g, &mut pd, dt));
+            prev_grab.set(pd);
+        }
+        eprintln!("{line}");
     };
     if !a.quiet {
         eprintln!(
@@ -477,9 +516,25 @@ pub fn run(a: ScanArgs) -> Result<ExitCode> {
     let recv_result = receiver
         .join()
         .map_err(|_| anyhow!("the receiver thread panicked"))?;
-    let write_result: Result<u64> = writer
+    let mut write_result: Result<u64> = writer
         .join()
         .map_err(|_| anyhow!("the writer thread panicked"))?;
+    if let Some((_, thread, sink)) = grab {
+        // The forwarder has dropped its input: the grab stage drains and ends.
+        while !thread.is_finished() {
+            std::thread::sleep(Duration::from_millis(50));
+            if last.elapsed() >= Duration::from_secs(1) {
+                status(&mut prev, &mut last, false);
+            }
+        }
+        thread
+            .join()
+            .map_err(|_| anyhow!("the grab thread panicked"))?;
+        let written = sink
+            .join()
+            .map_err(|_| anyhow!("the grab writer thread panicked"))?;
+        write_result = write_result.and(written);
+    }
     status(&mut prev, &mut last, false);
 
     let interrupted = interrupted.load(Ordering::SeqCst);
