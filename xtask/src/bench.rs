@@ -332,7 +332,11 @@ pub struct RateBench {
     #[arg(long, default_value_t = 6)]
     pub seconds: u64,
     /// Rates to check, packets per second.
-    #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000,1000000")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1000,10000,100000,1000000"
+    )]
     pub rates: Vec<u64>,
 }
 
@@ -351,8 +355,28 @@ pub fn rate(b: RateBench) -> Result<()> {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", NS])
             .arg(&bin)
-            .args(["scan", "--allow-reserved", "198.18.0.0/15", "-p", "1-1000", "-T", "1", "-c", "0", "-q"])
-            .args(["-o", "/dev/null", "-i", IFB, "-r", &r.to_string(), "-t", &b.seconds.to_string()]);
+            .args([
+                "scan",
+                "--allow-reserved",
+                "198.18.0.0/15",
+                "-p",
+                "1-1000",
+                "-T",
+                "1",
+                "-c",
+                "0",
+                "-q",
+            ])
+            .args([
+                "-o",
+                "/dev/null",
+                "-i",
+                IFB,
+                "-r",
+                &r.to_string(),
+                "-t",
+                &b.seconds.to_string(),
+            ]);
         let mut t = Tool {
             name: "smtpsweep",
             cmd: c,
@@ -360,13 +384,20 @@ pub fn rate(b: RateBench) -> Result<()> {
         };
         let per_sec = measure(&sink, &mut t, b.seconds)?;
         // Whole seconds in the middle: not the first (start-up) nor the last (partial).
-        let mid = if per_sec.len() > 2 { &per_sec[1..per_sec.len() - 1] } else { &per_sec[..] };
+        let mid = if per_sec.len() > 2 {
+            &per_sec[1..per_sec.len() - 1]
+        } else {
+            &per_sec[..]
+        };
         let worst = mid
             .iter()
             .map(|&x| (x as f64 - r as f64) / r as f64 * 100.0)
             .fold(0.0f64, |a, d| if d.abs() > a.abs() { d } else { a });
         let mean = mid.iter().sum::<u64>() as f64 / mid.len().max(1) as f64;
-        println!("| {r} | {} | {worst:+.2}% | {mean:.0} | {mid:?} |", mid.len());
+        println!(
+            "| {r} | {} | {worst:+.2}% | {mean:.0} | {mid:?} |",
+            mid.len()
+        );
     }
     Ok(())
 }
@@ -381,4 +412,115 @@ mod tests {
         assert_eq!(steady_rate(&[7]), 7);
         assert_eq!(steady_rate(&[]), 0);
     }
+}
+
+/// Options of `cargo xtask bench grab`.
+#[derive(clap::Args, Debug)]
+pub struct GrabBench {
+    /// Share of live hosts in the /16 testbed (0.1 gives about 11,000 open ports).
+    #[arg(long, default_value_t = 0.1)]
+    pub density: f64,
+    /// Each target is grabbed this many times, so high concurrency stays saturated.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
+    /// Concurrency levels to measure.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+    pub concurrency: Vec<usize>,
+}
+
+/// `cargo xtask bench grab`: completed sessions per second and peak memory
+/// of `smtpsweep grab` against the testbed, with and without STARTTLS.
+pub fn grab(b: GrabBench) -> Result<()> {
+    ensure_root()?;
+    ensure_tool("ip", "iproute2")?;
+    ensure_tool("time", "time")?;
+    eprintln!("building smtpsweep (release)…");
+    run_ok(Command::new(env!("CARGO")).args(["build", "--release", "--quiet", "-p", "smtpsweep"]))?;
+    let bin = crate::sys::target_dir().join("release/smtpsweep");
+    let tb = smtpsweep_testbed::Testbed::up(&smtpsweep_testbed::TestbedConfig {
+        name: "bgrab".into(),
+        prefix: "198.18.0.0/16".into(),
+        seed: 3,
+        density: b.density,
+    })?;
+    // Only servers that complete a conversation: hostile personas would
+    // measure their own timeouts, not the grabber.
+    let truth_json = serde_json::to_value(tb.truth())?;
+    let open = truth_json["open"]
+        .as_array()
+        .context("truth has no open list")?;
+    let mut targets = String::new();
+    let mut n = 0;
+    for _ in 0..b.repeat {
+        for o in open {
+            let ok = o
+                .get("expected_status")
+                .and_then(|s| s.as_str())
+                .is_none_or(|s| s == "success");
+            if ok {
+                targets.push_str(&format!(
+                    "{}:{}\n",
+                    o["ip"].as_str().unwrap_or_default(),
+                    o["port"]
+                ));
+                n += 1;
+            }
+        }
+    }
+    let dir = crate::sys::target_dir().join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let list = dir.join("grab-targets.txt");
+    std::fs::write(&list, targets)?;
+    println!(
+        "\nsmtpsweep grab against the /16 testbed ({n} sessions: {} open ports × {}):",
+        n / b.repeat.max(1),
+        b.repeat
+    );
+    println!(
+        "| concurrency | STARTTLS | sessions | seconds | sessions/s | peak RSS (MiB) | success |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|---:|");
+    for &c in &b.concurrency {
+        for starttls in [false, true] {
+            let out = dir.join("grab-out.jsonl");
+            let mut cmd = Command::new("/usr/bin/time");
+            cmd.arg("-v").arg(&bin).args([
+                "grab",
+                "-q",
+                "--no-fingerprint",
+                "--concurrency",
+                &c.to_string(),
+            ]);
+            cmd.arg("-o").arg(&out).arg(&list);
+            if !starttls {
+                cmd.arg("--no-starttls");
+            }
+            let start = Instant::now();
+            let res = tb.scanner_command(&cmd).output()?;
+            let secs = start.elapsed().as_secs_f64();
+            let err = String::from_utf8_lossy(&res.stderr);
+            if !res.status.success() {
+                bail!("smtpsweep grab failed: {err}");
+            }
+            let rss_kb: f64 = err
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0.0);
+            let text = std::fs::read_to_string(&out)?;
+            let done = text.lines().count();
+            let success = text
+                .lines()
+                .filter(|l| l.contains("\"status\":\"success\""))
+                .count();
+            println!(
+                "| {c} | {} | {done} | {secs:.2} | {:.0} | {:.1} | {success} |",
+                if starttls { "yes" } else { "no" },
+                done as f64 / secs,
+                rss_kb / 1024.0
+            );
+        }
+    }
+    tb.down()?;
+    Ok(())
 }

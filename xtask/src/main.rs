@@ -37,6 +37,8 @@ enum Bench {
     Scan(bench::ScanBench),
     /// Achieved send rate against -r, second by second, on the ifb sink.
     Rate(bench::RateBench),
+    /// Completed grab sessions per second and peak memory against the testbed.
+    Grab(bench::GrabBench),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Task::Demo(args) => demo::run(args).map(|()| ExitCode::SUCCESS),
         Task::Bench(Bench::Scan(args)) => bench::scan(args).map(|()| ExitCode::SUCCESS),
         Task::Bench(Bench::Rate(args)) => bench::rate(args).map(|()| ExitCode::SUCCESS),
+        Task::Bench(Bench::Grab(args)) => bench::grab(args).map(|()| ExitCode::SUCCESS),
         Task::Test => ci::test().map(|()| ExitCode::SUCCESS),
     };
     match result {
