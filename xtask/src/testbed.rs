@@ -22,7 +22,7 @@ use smtpsweep_testbed::netns::{
 };
 use smtpsweep_testbed::{
     GATEWAY_IP, GroundTruth, Ipv4Prefix, SCANNER_IP, ServeOptions, TestbedNames, Topology,
-    serve_in_netns, stop_pair,
+    provision, serve_in_netns, stop_pair,
 };
 
 /// Where daemon state is kept.
@@ -248,7 +248,7 @@ fn up(args: UpArgs) -> Result<ExitCode> {
         );
     }
     let prefix: Ipv4Prefix = args.prefix.parse()?;
-    let truth = GroundTruth::generate(prefix, args.seed, args.density)?;
+    let mut truth = GroundTruth::generate(prefix, args.seed, args.density)?;
     let truth_path = match args.truth {
         Some(p) if p.is_absolute() => p,
         Some(p) => std::env::current_dir()
@@ -259,6 +259,13 @@ fn up(args: UpArgs) -> Result<ExitCode> {
             .join(name)
             .join("truth.json"),
     };
+    // The certificates go next to the ground truth, which records their paths and fingerprints.
+    let certs = truth_path.parent().unwrap_or(Path::new(".")).join("certs");
+    if certs.exists() {
+        fs::remove_dir_all(&certs)
+            .with_context(|| format!("removing stale {}", certs.display()))?;
+    }
+    let provisioned = provision(&mut truth, &certs)?;
     truth.save(&truth_path)?;
 
     let topology = Topology::create(name, &truth)?;
@@ -318,6 +325,13 @@ fn up(args: UpArgs) -> Result<ExitCode> {
     );
     println!("  internet namespace {}", names.inet_ns);
     println!("  ground truth: {}", truth_path.display());
+    println!(
+        "  certificates: {} hosts in {}, test CA {}",
+        provisioned.certificates,
+        provisioned.dir.display(),
+        provisioned.ca_pem.display()
+    );
+    print_personas(&truth);
     println!("Scan it from the scanner namespace:");
     println!(
         "  ip netns exec {} smtpsweep scan --allow-reserved {prefix}",
@@ -328,6 +342,43 @@ fn up(args: UpArgs) -> Result<ExitCode> {
     );
     println!("Tear it down: cargo xtask testbed down --name {name}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the open pairs per persona, TLS mode and expected status.
+fn print_personas(truth: &GroundTruth) {
+    let hostile = truth.open.iter().filter(|o| o.hostile).count();
+    let by = |f: &dyn Fn(&smtpsweep_testbed::OpenPort) -> String| {
+        let mut counts = std::collections::BTreeMap::new();
+        for o in &truth.open {
+            *counts.entry(f(o)).or_insert(0usize) += 1;
+        }
+        counts
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "  personas: {} realistic and {hostile} hostile pairs; TLS: {}",
+        truth.open.len() - hostile,
+        by(&|o| format!("{:?}", o.tls).to_lowercase())
+    );
+    println!(
+        "  expected status: {}",
+        by(&|o| o.expected_status.as_str().to_owned())
+    );
+    let mut line = String::from("   ");
+    for (name, n) in truth.persona_counts() {
+        let item = format!(" {name} {n}");
+        if line.len() + item.len() > 100 {
+            println!("{line}");
+            line = String::from("   ");
+        }
+        line.push_str(&item);
+    }
+    if !line.trim().is_empty() {
+        println!("{line}");
+    }
 }
 
 /// Starts `testbed serve` detached (own session, output to serve.log) and waits until it has

@@ -90,6 +90,9 @@ pub enum Error {
         /// The I/O error.
         cause: io::Error,
     },
+    /// Making, writing or loading certificates, or configuring TLS, failed.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The server thread failed or ended unexpectedly.
     #[error("testbed servers: {0}")]
     Server(String),

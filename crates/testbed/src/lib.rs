@@ -7,22 +7,28 @@
 //! RST on the other ports. Dead hosts are not local and, with forwarding off and no default
 //! route, are dropped silently. Nothing links to the root namespace, so nothing can leave.
 //!
-//! * [`GroundTruth`]: pure and deterministic; what a perfect scan must find.
+//! * [`GroundTruth`]: pure and deterministic; what a perfect scan and banner grab must find.
+//! * [`persona`]: the realistic and hostile SMTP servers answering on the open ports.
+//! * [`tls`]: the certificates (made with rcgen when a testbed comes up) and TLS oddities.
 //! * [`Testbed`]: brings everything up for an integration test and tears it down on drop.
 //! * [`serve_in_netns`] and [`Topology`]: the pieces, for a daemonised testbed (`cargo xtask`).
 
+pub mod date;
 pub mod error;
+mod mix;
 pub mod netns;
 pub mod persona;
 pub mod prefix;
 pub mod server;
 pub mod testbed;
+pub mod tls;
 pub mod truth;
 
 pub use error::{Error, Result};
 pub use netns::{TestbedNames, Topology, run_in_netns};
-pub use persona::Persona;
+pub use persona::{ExpectedStatus, FingerprintSource, Hostile, Persona, TlsVersion};
 pub use prefix::{GATEWAY_IP, Ipv4Prefix, SCANNER_IP, TESTBED_RANGE};
 pub use server::{ServeOptions, StopSignal, StopTrigger, serve, serve_in_netns, stop_pair};
-pub use testbed::{Testbed, TestbedConfig};
-pub use truth::{ClosedPort, GroundTruth, OpenPort, SMTP_PORTS};
+pub use testbed::{Testbed, TestbedConfig, TestbedOptions};
+pub use tls::{CertKind, Provisioned, provision};
+pub use truth::{ClosedPort, GroundTruth, OpenPort, SMTP_PORTS, TlsMode};

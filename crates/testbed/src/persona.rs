@@ -1,40 +1,182 @@
-//! SMTP personas: how a simulated server greets and talks.
+//! SMTP personas: how a simulated server greets, talks, and misbehaves.
 //!
-//! A [`Persona`] owns a per-connection async handler, [`Persona::handle`], generic over the
-//! byte stream so the same dialogue can later run inside TLS. For now every persona is a plain
-//! conversational SMTP server in the style of a real MTA; the TLS (STARTTLS, implicit TLS) and
-//! hostile personas of the banner-grab issue add new [`Kind`] variants and registry entries.
+//! A [`Persona`] is either *realistic* (greeting, EHLO, HELP and STARTTLS replies in the style of
+//! a real product) or *hostile* (one of the [`Hostile`] behaviours a scanner must survive). The
+//! per-connection handler, [`Persona::handle`], is generic over the byte stream so unit tests can
+//! drive it over in-memory pipes; TLS (implicit on 465, or after STARTTLS) is done with rustls.
+
+mod catalog;
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+
+use crate::date::{DateStyle, SmtpDate};
+use crate::tls;
 
 /// Longest command line accepted, CRLF included (RFC 5321 allows 512; we are lenient).
 pub const MAX_LINE: usize = 4096;
 
-/// Texts of a conversational persona. Templates may contain `{host}` (the server's host
-/// name), `{client}` (the peer's address) and `{helo}` (the client's EHLO/HELO argument).
-#[derive(Debug)]
-struct Dialect {
-    /// Greeting line without the CRLF.
-    greeting: &'static str,
-    /// EHLO reply lines without codes or CRLF; the first is the hello line.
-    ehlo: &'static [&'static str],
-    /// HELO reply text (after "250 ").
-    helo: &'static str,
-    /// QUIT reply line.
-    quit: &'static str,
-    /// Reply line to any other command.
-    unknown: &'static str,
+/// Bytes the endless greeting sends before it gives up (well beyond a 64 KiB reply cap).
+pub const ENDLESS_LIMIT: usize = 1 << 20;
+
+/// Highest TLS version a persona's server speaks (it always speaks TLS 1.2 too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum TlsVersion {
+    /// TLS 1.2 only.
+    #[serde(rename = "TLSv1.2")]
+    Tls12,
+    /// TLS 1.3 (and 1.2).
+    #[serde(rename = "TLSv1.3")]
+    Tls13,
 }
 
-/// What kind of server a persona is.
+impl TlsVersion {
+    /// The name as written in the ground truth, e.g. `"TLSv1.3"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsVersion::Tls12 => "TLSv1.2",
+            TlsVersion::Tls13 => "TLSv1.3",
+        }
+    }
+}
+
+/// Which reply identifies a persona's product.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FingerprintSource {
+    /// The greeting (`smtp.banner`).
+    Banner,
+    /// The EHLO reply (`smtp.ehlo`).
+    Ehlo,
+    /// The HELP reply (`smtp.help`).
+    Help,
+}
+
+/// The status a correct banner grabber reports for a persona (ZGrab2-style names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExpectedStatus {
+    /// The conversation completes.
+    Success,
+    /// Reads time out (silent or dripping server).
+    IoTimeout,
+    /// The server closes or resets the connection before the facts are gathered.
+    ConnectionClosed,
+    /// The server does not speak SMTP (garbage, endless reply).
+    ProtocolError,
+    /// The server refuses the conversation (421/554 greeting).
+    ApplicationError,
+    /// The TLS handshake fails.
+    HandshakeError,
+    /// The server speaks only TLS versions a modern client does not.
+    TlsVersionUnsupported,
+}
+
+impl ExpectedStatus {
+    /// The name as written in the ground truth, e.g. `"io-timeout"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpectedStatus::Success => "success",
+            ExpectedStatus::IoTimeout => "io-timeout",
+            ExpectedStatus::ConnectionClosed => "connection-closed",
+            ExpectedStatus::ProtocolError => "protocol-error",
+            ExpectedStatus::ApplicationError => "application-error",
+            ExpectedStatus::HandshakeError => "handshake-error",
+            ExpectedStatus::TlsVersionUnsupported => "tls-version-unsupported",
+        }
+    }
+}
+
+/// The misbehaviours of hostile personas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Hostile {
+    /// Accepts the connection and never sends a byte.
+    Silent,
+    /// Sends `220-` lines one byte per second.
+    Drip,
+    /// Sends `220-` continuation lines without end.
+    Endless,
+    /// Sends random bytes instead of a greeting.
+    Garbage,
+    /// Greets, reads the first command, then resets the connection (SO_LINGER 0).
+    ResetAfterGreeting,
+    /// Advertises STARTTLS, then answers it with 454.
+    StartTls454,
+    /// Answers the ClientHello (after STARTTLS, or at once on an implicit-TLS port) with random
+    /// non-TLS bytes.
+    TlsGarbage,
+    /// Greets with 421 and closes.
+    Greeting421,
+    /// Greets with 554 and answers 503 to everything but QUIT.
+    Greeting554,
+    /// Answers EHLO with 500; HELO works.
+    Ehlo500,
+    /// Answers the ClientHello with a TLS 1.0 ServerHello, like an old OpenSSL server.
+    Tls10Only,
+}
+
+impl Hostile {
+    /// The status a correct grabber reports (with STARTTLS enabled and a session deadline below
+    /// the testbed's 60-second cap on slow personas).
+    pub fn expected_status(self) -> ExpectedStatus {
+        match self {
+            Hostile::Silent | Hostile::Drip => ExpectedStatus::IoTimeout,
+            Hostile::Endless | Hostile::Garbage => ExpectedStatus::ProtocolError,
+            Hostile::ResetAfterGreeting => ExpectedStatus::ConnectionClosed,
+            Hostile::StartTls454 | Hostile::Ehlo500 => ExpectedStatus::Success,
+            Hostile::TlsGarbage => ExpectedStatus::HandshakeError,
+            Hostile::Greeting421 | Hostile::Greeting554 => ExpectedStatus::ApplicationError,
+            Hostile::Tls10Only => ExpectedStatus::TlsVersionUnsupported,
+        }
+    }
+
+    /// Whether the misbehaviour replaces the TLS handshake itself.
+    pub fn breaks_tls_handshake(self) -> bool {
+        matches!(self, Hostile::TlsGarbage | Hostile::Tls10Only)
+    }
+}
+
+/// The texts of a talking persona (see `catalog` for the template syntax).
 #[derive(Debug)]
-enum Kind {
-    /// A well-behaved plaintext SMTP server speaking the given dialect.
-    Plain(Dialect),
+struct Dialect {
+    /// Greeting lines with their codes, without CRLF.
+    greeting: &'static [&'static str],
+    /// How `{date}` is written.
+    date_style: DateStyle,
+    /// First line of the EHLO reply (after `250-`).
+    hello: &'static str,
+    /// EHLO extensions in plaintext (each line after the first, without code).
+    ehlo: &'static [&'static str],
+    /// EHLO extensions inside TLS (after STARTTLS, or on an implicit-TLS port).
+    ehlo_tls: &'static [&'static str],
+    /// HELO reply text (after `250 `).
+    helo: &'static str,
+    /// Reply line to STARTTLS (a 220 when the upgrade goes ahead).
+    starttls: &'static str,
+    /// HELP reply lines with codes.
+    help: &'static [&'static str],
+    /// Reply to NOOP and RSET.
+    noop: &'static str,
+    /// Reply to any other command.
+    unknown: &'static str,
+    /// Reply to QUIT.
+    quit: &'static str,
+    /// Sent when the client stays idle too long.
+    timeout: &'static str,
+    /// Highest TLS version spoken.
+    max_tls: TlsVersion,
+}
+
+impl Dialect {
+    fn offers_starttls(&self) -> bool {
+        self.ehlo.contains(&"STARTTLS")
+    }
 }
 
 /// A simulated SMTP server personality, selected per open (address, port).
@@ -42,10 +184,14 @@ enum Kind {
 pub struct Persona {
     name: &'static str,
     software: &'static str,
-    kind: Kind,
+    family: Option<&'static str>,
+    version: Option<&'static str>,
+    source: Option<FingerprintSource>,
+    dialect: Option<&'static Dialect>,
+    hostile: Option<Hostile>,
 }
 
-/// Facts about one accepted connection that a persona may use.
+/// Facts about one accepted connection that a persona uses.
 #[derive(Clone, Debug)]
 pub struct Session {
     /// The server's (local) socket address.
@@ -54,143 +200,38 @@ pub struct Session {
     pub peer: SocketAddr,
     /// The host name the server announces.
     pub host_name: String,
-    /// How long to wait for each client line before giving up with 421.
+    /// The frozen date printed in the greeting.
+    pub date: SmtpDate,
+    /// How long to wait for each client line (or TLS handshake) before giving up.
     pub idle_timeout: Duration,
+    /// How long a hostile behaviour (silence, drip, garbage...) lasts at most.
+    pub hostile_limit: Duration,
+    /// The TLS configuration, for STARTTLS and implicit TLS.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Whether the connection starts with a TLS handshake (port 465).
+    pub implicit_tls: bool,
+    /// Seed of the random bytes hostile personas send.
+    pub noise: u64,
 }
 
-static PERSONAS: [Persona; 6] = [
-    Persona {
-        name: "postfix",
-        software: "Postfix 3.4 (Debian)",
-        kind: Kind::Plain(Dialect {
-            greeting: "220 {host} ESMTP Postfix (Debian/GNU)",
-            ehlo: &[
-                "{host}",
-                "PIPELINING",
-                "SIZE 10240000",
-                "VRFY",
-                "ETRN",
-                "ENHANCEDSTATUSCODES",
-                "8BITMIME",
-                "DSN",
-                "SMTPUTF8",
-                "CHUNKING",
-            ],
-            helo: "{host}",
-            quit: "221 2.0.0 Bye",
-            unknown: "502 5.5.2 Error: command not recognized",
-        }),
-    },
-    Persona {
-        name: "exim-4.89",
-        software: "Exim 4.89",
-        kind: Kind::Plain(Dialect {
-            greeting: "220 {host} ESMTP Exim 4.89 Tue, 05 Mar 2019 14:22:31 +0000",
-            ehlo: &[
-                "{host} Hello {helo} [{client}]",
-                "SIZE 52428800",
-                "8BITMIME",
-                "PIPELINING",
-                "PRDR",
-                "HELP",
-            ],
-            helo: "{host} Hello {helo} [{client}]",
-            quit: "221 {host} closing connection",
-            unknown: "502 Command not implemented",
-        }),
-    },
-    Persona {
-        name: "exim-4.94",
-        software: "Exim 4.94.2",
-        kind: Kind::Plain(Dialect {
-            greeting: "220 {host} ESMTP Exim 4.94.2 Fri, 14 May 2021 08:03:17 +0200",
-            ehlo: &[
-                "{host} Hello {helo} [{client}]",
-                "SIZE 52428800",
-                "8BITMIME",
-                "PIPELINING",
-                "CHUNKING",
-                "PRDR",
-                "HELP",
-            ],
-            helo: "{host} Hello {helo} [{client}]",
-            quit: "221 {host} closing connection",
-            unknown: "502 Command not implemented",
-        }),
-    },
-    Persona {
-        name: "exchange-2019",
-        software: "Microsoft Exchange Server 2019",
-        kind: Kind::Plain(Dialect {
-            greeting: "220 {host} Microsoft ESMTP MAIL Service ready at Wed, 12 Jun 2019 09:41:07 +0000",
-            ehlo: &[
-                "{host} Hello [{client}]",
-                "SIZE 37748736",
-                "PIPELINING",
-                "DSN",
-                "ENHANCEDSTATUSCODES",
-                "AUTH NTLM",
-                "8BITMIME",
-                "BINARYMIME",
-                "CHUNKING",
-                "SMTPUTF8",
-            ],
-            helo: "{host} Hello [{client}]",
-            quit: "221 2.0.0 Service closing transmission channel",
-            unknown: "502 5.3.3 Command not implemented",
-        }),
-    },
-    Persona {
-        name: "sendmail",
-        software: "Sendmail 8.15.2",
-        kind: Kind::Plain(Dialect {
-            greeting: "220 {host} ESMTP Sendmail 8.15.2/8.15.2/Debian-14~deb10u1; Thu, 7 Nov 2019 16:03:55 GMT",
-            ehlo: &[
-                "{host} Hello [{client}], pleased to meet you",
-                "ENHANCEDSTATUSCODES",
-                "PIPELINING",
-                "EXPN",
-                "VERB",
-                "8BITMIME",
-                "SIZE",
-                "DSN",
-                "ETRN",
-                "DELIVERBY",
-                "HELP",
-            ],
-            helo: "{host} Hello [{client}], pleased to meet you",
-            quit: "221 2.0.0 {host} closing connection",
-            unknown: "502 5.5.1 Command unrecognized",
-        }),
-    },
-    Persona {
-        name: "opensmtpd",
-        software: "OpenSMTPD",
-        kind: Kind::Plain(Dialect {
-            greeting: "220 {host} ESMTP OpenSMTPD",
-            ehlo: &[
-                "{host} Hello {helo} [{client}], pleased to meet you",
-                "8BITMIME",
-                "ENHANCEDSTATUSCODES",
-                "SIZE 36700160",
-                "DSN",
-                "HELP",
-            ],
-            helo: "{host} Hello {helo} [{client}], pleased to meet you",
-            quit: "221 2.0.0 Bye",
-            unknown: "502 5.5.1 Invalid command: Command unrecognized",
-        }),
-    },
-];
-
-/// Every persona, in a fixed order (ground truth picks from it by index).
+/// Every persona, in a fixed order: the realistic ones, then the hostile ones.
 pub fn all() -> &'static [Persona] {
-    &PERSONAS
+    &catalog::PERSONAS
+}
+
+/// The realistic personas.
+pub fn realistic() -> &'static [Persona] {
+    &catalog::PERSONAS[..catalog::REALISTIC]
+}
+
+/// The hostile personas.
+pub fn hostile() -> &'static [Persona] {
+    &catalog::PERSONAS[catalog::REALISTIC..]
 }
 
 /// The persona called `name`.
 pub fn find(name: &str) -> Option<&'static Persona> {
-    PERSONAS.iter().find(|p| p.name == name)
+    catalog::PERSONAS.iter().find(|p| p.name == name)
 }
 
 /// The host name a simulated server at `ip` announces, e.g. `mx-198-18-3-7.testbed.example`.
@@ -199,15 +240,40 @@ pub fn host_name(ip: Ipv4Addr) -> String {
     format!("mx-{a}-{b}-{c}-{d}.testbed.example")
 }
 
-fn fill(template: &str, host: &str, client: IpAddr, helo: &str) -> String {
-    let mut out = template.replace("{host}", host);
-    if out.contains("{client}") {
-        out = out.replace("{client}", &client.to_string());
+/// Values substituted into templates.
+struct Vars<'a> {
+    host: &'a str,
+    date: String,
+    client: String,
+    client_port: String,
+    helo: String,
+}
+
+impl<'a> Vars<'a> {
+    fn new(host: &'a str) -> Self {
+        Vars {
+            host,
+            date: String::new(),
+            client: String::new(),
+            client_port: String::new(),
+            helo: String::new(),
+        }
     }
-    if out.contains("{helo}") {
-        out = out.replace("{helo}", helo);
+
+    fn fill(&self, template: &str) -> String {
+        let mut out = template.replace("{host}", self.host);
+        for (key, value) in [
+            ("{date}", &self.date),
+            ("{client}", &self.client),
+            ("{client_port}", &self.client_port),
+            ("{helo}", &self.helo),
+        ] {
+            if out.contains(key) {
+                out = out.replace(key, value);
+            }
+        }
+        out
     }
-    out
 }
 
 /// The client's EHLO/HELO argument made safe to echo: first word, printable ASCII, bounded.
@@ -219,6 +285,339 @@ fn sanitize_helo(arg: &str) -> String {
         .take(64)
         .map(|c| if c.is_ascii_graphic() { c } else { '?' })
         .collect()
+}
+
+/// Lines joined with CRLF, CRLF-terminated.
+fn lines(lines: impl IntoIterator<Item = String>) -> String {
+    let mut out = String::new();
+    for line in lines {
+        out.push_str(&line);
+        out.push_str("\r\n");
+    }
+    out
+}
+
+impl Persona {
+    /// The persona's name as written in the ground truth.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The software (or misbehaviour) this persona imitates.
+    pub fn software(&self) -> &'static str {
+        self.software
+    }
+
+    /// The misbehaviour, for hostile personas.
+    pub fn hostile(&self) -> Option<Hostile> {
+        self.hostile
+    }
+
+    /// Whether this is a hostile persona.
+    pub fn is_hostile(&self) -> bool {
+        self.hostile.is_some()
+    }
+
+    /// The Recog-style family of the imitated product, if a fingerprint can tell.
+    pub fn family(&self) -> Option<&'static str> {
+        self.family
+    }
+
+    /// The product version the persona's replies carry, if any.
+    pub fn version(&self) -> Option<&'static str> {
+        self.version
+    }
+
+    /// Which reply carries the family.
+    pub fn fingerprint_source(&self) -> Option<FingerprintSource> {
+        self.source
+    }
+
+    /// The status a correct grabber reports.
+    pub fn expected_status(&self) -> ExpectedStatus {
+        self.hostile
+            .map_or(ExpectedStatus::Success, Hostile::expected_status)
+    }
+
+    /// Whether the persona can run on `port` (STARTTLS-454 makes no sense on implicit TLS).
+    pub fn usable_on(&self, port: u16) -> bool {
+        !(port == 465 && self.hostile == Some(Hostile::StartTls454))
+    }
+
+    /// Whether the plaintext EHLO reply advertises STARTTLS.
+    pub fn offers_starttls(&self) -> bool {
+        self.hostile != Some(Hostile::Ehlo500) && self.dialect.is_some_and(Dialect::offers_starttls)
+    }
+
+    /// Highest TLS version the persona's server speaks.
+    pub fn max_tls(&self) -> TlsVersion {
+        self.dialect.map_or(TlsVersion::Tls13, |d| d.max_tls)
+    }
+
+    /// The exact greeting, CRLF included, as sent once the connection (and any implicit TLS) is
+    /// up; `None` for personas that never send a complete greeting.
+    pub fn greeting(&self, host: &str, date: &SmtpDate) -> Option<String> {
+        let d = self.dialect?;
+        let mut vars = Vars::new(host);
+        vars.date = date.format(d.date_style);
+        Some(lines(d.greeting.iter().map(|l| vars.fill(l))))
+    }
+
+    /// The EHLO extension lines advertised in plaintext or inside TLS, as sent (without codes);
+    /// empty when EHLO is not answered positively.
+    pub fn ehlo_extensions(&self, inside_tls: bool) -> Vec<String> {
+        match self.dialect {
+            Some(d) if self.answers_ehlo() => {
+                let ext = if inside_tls { d.ehlo_tls } else { d.ehlo };
+                ext.iter().map(|s| (*s).to_owned()).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn answers_ehlo(&self) -> bool {
+        !matches!(
+            self.hostile,
+            Some(Hostile::Ehlo500 | Hostile::Greeting421 | Hostile::Greeting554)
+        )
+    }
+
+    /// The exact reply to `EHLO helo` from `client`, CRLF included (`None` if the persona does
+    /// not answer EHLO positively).
+    pub fn ehlo_reply(
+        &self,
+        host: &str,
+        client: SocketAddr,
+        helo: &str,
+        inside_tls: bool,
+    ) -> Option<String> {
+        let d = self.dialect.filter(|_| self.answers_ehlo())?;
+        let ext = self.ehlo_extensions(inside_tls);
+        let mut vars = Vars::new(host);
+        vars.client = client.ip().to_string();
+        vars.client_port = client.port().to_string();
+        vars.helo = sanitize_helo(helo);
+        let body: Vec<String> = std::iter::once(vars.fill(d.hello)).chain(ext).collect();
+        let n = body.len();
+        Some(lines(body.into_iter().enumerate().map(|(i, l)| {
+            let sep = if i + 1 == n { ' ' } else { '-' };
+            format!("250{sep}{l}")
+        })))
+    }
+
+    /// The exact reply to HELP, CRLF included.
+    pub fn help_reply(&self, host: &str) -> Option<String> {
+        let d = self.dialect?;
+        let vars = Vars::new(host);
+        Some(lines(d.help.iter().map(|l| vars.fill(l))))
+    }
+
+    /// Serves one accepted connection until QUIT, EOF, an error, the idle timeout or the end of
+    /// a hostile behaviour.
+    pub async fn handle<S>(&self, stream: S, session: &Session) -> io::Result<()>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let mut io: BoxIo = Box::pin(stream);
+        let limit = session.hostile_limit;
+        if session.implicit_tls {
+            match self.hostile {
+                Some(h) if h.breaks_tls_handshake() => {
+                    return capped(limit, broken_handshake(h, io, session)).await;
+                }
+                _ => io = accept_tls(io, session).await?,
+            }
+        }
+        match self.hostile {
+            Some(Hostile::Silent) => capped(limit, drain(io)).await,
+            Some(Hostile::Drip) => capped(limit, drip(io, session)).await,
+            Some(Hostile::Endless) => capped(limit, endless(io, session)).await,
+            Some(Hostile::Garbage) => capped(limit, garbage(io, session)).await,
+            _ => self.converse(io, session).await,
+        }
+    }
+
+    async fn converse(&self, io: BoxIo, s: &Session) -> io::Result<()> {
+        let d = self
+            .dialect
+            .ok_or_else(|| io::Error::other("persona without a dialect cannot converse"))?;
+        let host = s.host_name.as_str();
+        let vars = Vars::new(host);
+        let mut in_tls = s.implicit_tls;
+        let mut conn = BufReader::new(io);
+        let greeting = self.greeting(host, &s.date).unwrap_or_default();
+        send(&mut conn, &greeting).await?;
+        if self.hostile == Some(Hostile::Greeting421) {
+            return conn.get_mut().shutdown().await;
+        }
+        loop {
+            let line = match tokio::time::timeout(s.idle_timeout, read_line(&mut conn)).await {
+                Err(_elapsed) => {
+                    send(&mut conn, &lines([vars.fill(d.timeout)])).await?;
+                    break;
+                }
+                Ok(Ok(Line::Eof)) => break,
+                Ok(Ok(Line::TooLong)) => {
+                    send(&mut conn, "500 5.5.0 Line too long\r\n").await?;
+                    break;
+                }
+                Ok(Ok(Line::Text(line))) => line,
+                Ok(Err(e)) => return Err(e),
+            };
+            if self.hostile == Some(Hostile::ResetAfterGreeting) {
+                // The server socket has SO_LINGER 0: dropping it sends RST.
+                return Ok(());
+            }
+            let (verb, arg) = match line.split_once(' ') {
+                Some((v, a)) => (v, a.trim()),
+                None => (line.trim(), ""),
+            };
+            let verb = verb.to_ascii_uppercase();
+            if self.hostile == Some(Hostile::Greeting554) && verb != "QUIT" {
+                send(&mut conn, &lines([vars.fill(d.unknown)])).await?;
+                continue;
+            }
+            let reply = match verb.as_str() {
+                "EHLO" | "HELO" if arg.is_empty() => {
+                    format!("501 5.5.4 Syntax: {verb} hostname\r\n")
+                }
+                "EHLO" => self
+                    .ehlo_reply(host, s.peer, arg, in_tls)
+                    .unwrap_or_else(|| lines([vars.fill(d.unknown)])),
+                "HELO" => {
+                    let mut v = Vars::new(host);
+                    v.client = s.peer.ip().to_string();
+                    v.client_port = s.peer.port().to_string();
+                    v.helo = sanitize_helo(arg);
+                    format!("250 {}\r\n", v.fill(d.helo))
+                }
+                "STARTTLS" if !in_tls && self.offers_starttls() => match self.hostile {
+                    Some(Hostile::StartTls454) => {
+                        "454 4.7.0 TLS not available due to local problem\r\n".to_owned()
+                    }
+                    Some(h) if h.breaks_tls_handshake() => {
+                        send(&mut conn, &lines([vars.fill(d.starttls)])).await?;
+                        let io = conn.into_inner();
+                        return capped(s.hostile_limit, broken_handshake(h, io, s)).await;
+                    }
+                    _ => {
+                        send(&mut conn, &lines([vars.fill(d.starttls)])).await?;
+                        // Anything pipelined after STARTTLS is discarded, as RFC 3207 requires.
+                        let io = accept_tls(conn.into_inner(), s).await?;
+                        conn = BufReader::new(io);
+                        in_tls = true;
+                        continue;
+                    }
+                },
+                "HELP" => lines(d.help.iter().map(|l| vars.fill(l))),
+                "NOOP" | "RSET" => lines([vars.fill(d.noop)]),
+                "QUIT" => {
+                    send(&mut conn, &lines([vars.fill(d.quit)])).await?;
+                    break;
+                }
+                _ => lines([vars.fill(d.unknown)]),
+            };
+            send(&mut conn, &reply).await?;
+        }
+        conn.get_mut().shutdown().await
+    }
+}
+
+/// A type-erased bidirectional byte stream (plain TCP, TLS over it, or an in-memory pipe).
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+type BoxIo = Pin<Box<dyn Io>>;
+
+async fn send(conn: &mut BufReader<BoxIo>, text: &str) -> io::Result<()> {
+    let w = conn.get_mut();
+    w.write_all(text.as_bytes()).await?;
+    w.flush().await
+}
+
+/// Runs a hostile behaviour for at most `limit`; running out of time is a normal end.
+async fn capped(
+    limit: Duration,
+    behaviour: impl Future<Output = io::Result<()>>,
+) -> io::Result<()> {
+    tokio::time::timeout(limit, behaviour)
+        .await
+        .unwrap_or(Ok(()))
+}
+
+async fn accept_tls(io: BoxIo, s: &Session) -> io::Result<BoxIo> {
+    let config = s
+        .tls
+        .clone()
+        .ok_or_else(|| io::Error::other("this persona needs TLS but has no certificate"))?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    match tokio::time::timeout(s.idle_timeout, acceptor.accept(io)).await {
+        Ok(Ok(tls)) => Ok(Box::pin(tls)),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "TLS handshake timed out",
+        )),
+    }
+}
+
+/// Reads and discards everything until EOF (or an error).
+async fn drain(mut io: BoxIo) -> io::Result<()> {
+    let mut buf = [0u8; 4096];
+    while io.read(&mut buf).await? > 0 {}
+    Ok(())
+}
+
+async fn drip(mut io: BoxIo, s: &Session) -> io::Result<()> {
+    let text = format!(
+        "220-{} ESMTP service starting, please wait\r\n",
+        s.host_name
+    );
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    for byte in text.bytes().cycle() {
+        tick.tick().await;
+        io.write_all(&[byte]).await?;
+        io.flush().await?;
+    }
+    Ok(())
+}
+
+async fn endless(mut io: BoxIo, s: &Session) -> io::Result<()> {
+    let mut sent = 0;
+    let mut n = 0u64;
+    while sent < ENDLESS_LIMIT {
+        let line = format!(
+            "220-{} ESMTP welcome, this greeting goes on and on ({n:08})\r\n",
+            s.host_name
+        );
+        io.write_all(line.as_bytes()).await?;
+        sent += line.len();
+        n += 1;
+    }
+    io.flush().await?;
+    io.shutdown().await
+}
+
+async fn garbage(mut io: BoxIo, s: &Session) -> io::Result<()> {
+    let mut bytes = tls::noise(s.noise, 512);
+    bytes.extend_from_slice(b"\r\n");
+    io.write_all(&bytes).await?;
+    io.flush().await?;
+    drain(io).await
+}
+
+/// The TLS-level misbehaviours: read the ClientHello, answer with garbage or a TLS 1.0
+/// ServerHello, then wait for the client to give up.
+async fn broken_handshake(kind: Hostile, mut io: BoxIo, s: &Session) -> io::Result<()> {
+    let Some(_record) = tls::read_record(&mut io).await? else {
+        return Ok(());
+    };
+    let answer = match kind {
+        Hostile::Tls10Only => tls::tls10_server_hello(s.noise),
+        _ => tls::noise(s.noise, 256),
+    };
+    io.write_all(&answer).await?;
+    io.flush().await?;
+    drain(io).await
 }
 
 enum Line {
@@ -248,224 +647,5 @@ async fn read_line<R: AsyncRead + Unpin>(reader: &mut BufReader<R>) -> io::Resul
     Ok(Line::Text(String::from_utf8_lossy(&buf).into_owned()))
 }
 
-impl Persona {
-    /// The persona's name as written in the ground truth.
-    pub fn name(&self) -> &'static str {
-        self.name
-    }
-
-    /// The software this persona imitates.
-    pub fn software(&self) -> &'static str {
-        self.software
-    }
-
-    /// The exact greeting the persona sends, CRLF included.
-    pub fn greeting(&self, host: &str) -> String {
-        match &self.kind {
-            Kind::Plain(d) => {
-                let unspecified = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
-                format!("{}\r\n", fill(d.greeting, host, unspecified, ""))
-            }
-        }
-    }
-
-    /// The exact multi-line reply to `EHLO helo` from `client`, CRLF included.
-    pub fn ehlo_reply(&self, host: &str, client: IpAddr, helo: &str) -> String {
-        match &self.kind {
-            Kind::Plain(d) => {
-                let helo = sanitize_helo(helo);
-                let mut out = String::new();
-                for (i, line) in d.ehlo.iter().enumerate() {
-                    let sep = if i + 1 == d.ehlo.len() { ' ' } else { '-' };
-                    out.push_str(&format!("250{sep}{}\r\n", fill(line, host, client, &helo)));
-                }
-                out
-            }
-        }
-    }
-
-    /// Serves one accepted connection until QUIT, EOF, an error or the idle timeout.
-    pub async fn handle<S>(&self, stream: S, session: &Session) -> io::Result<()>
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
-        match &self.kind {
-            Kind::Plain(d) => self.converse(d, stream, session).await,
-        }
-    }
-
-    async fn converse<S>(&self, d: &Dialect, stream: S, s: &Session) -> io::Result<()>
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
-        let host = s.host_name.as_str();
-        let client = s.peer.ip();
-        let mut conn = BufReader::new(stream);
-        conn.get_mut()
-            .write_all(self.greeting(host).as_bytes())
-            .await?;
-        loop {
-            let line = match tokio::time::timeout(s.idle_timeout, read_line(&mut conn)).await {
-                Err(_elapsed) => {
-                    let bye = format!("421 4.4.2 {host} Error: timeout exceeded\r\n");
-                    conn.get_mut().write_all(bye.as_bytes()).await?;
-                    break;
-                }
-                Ok(Ok(Line::Eof)) => break,
-                Ok(Ok(Line::TooLong)) => {
-                    conn.get_mut()
-                        .write_all(b"500 5.5.0 Line too long\r\n")
-                        .await?;
-                    break;
-                }
-                Ok(Ok(Line::Text(line))) => line,
-                Ok(Err(e)) => return Err(e),
-            };
-            let (verb, arg) = match line.split_once(' ') {
-                Some((v, a)) => (v, a.trim()),
-                None => (line.trim(), ""),
-            };
-            let verb = verb.to_ascii_uppercase();
-            let reply = match verb.as_str() {
-                "EHLO" | "HELO" if arg.is_empty() => {
-                    format!("501 5.5.4 Syntax: {verb} hostname\r\n")
-                }
-                "EHLO" => self.ehlo_reply(host, client, arg),
-                "HELO" => format!(
-                    "250 {}\r\n",
-                    fill(d.helo, host, client, &sanitize_helo(arg))
-                ),
-                "QUIT" => {
-                    let bye = format!("{}\r\n", fill(d.quit, host, client, ""));
-                    conn.get_mut().write_all(bye.as_bytes()).await?;
-                    break;
-                }
-                _ => format!("{}\r\n", d.unknown),
-            };
-            conn.get_mut().write_all(reply.as_bytes()).await?;
-        }
-        conn.get_mut().shutdown().await
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use tokio::io::duplex;
-
-    fn session(idle: Duration) -> Session {
-        Session {
-            local: "198.18.0.9:25".parse().unwrap(),
-            peer: "198.19.255.1:40000".parse().unwrap(),
-            host_name: host_name(Ipv4Addr::new(198, 18, 0, 9)),
-            idle_timeout: idle,
-        }
-    }
-
-    /// Runs `persona` against a scripted client and returns everything the server wrote.
-    async fn talk(persona: &'static Persona, client_lines: &[u8], idle: Duration) -> String {
-        let (mut client, server) = duplex(1 << 16);
-        let s = session(idle);
-        let task = tokio::spawn(async move { persona.handle(server, &s).await });
-        client.write_all(client_lines).await.unwrap();
-        client.shutdown().await.unwrap();
-        let mut out = Vec::new();
-        client.read_to_end(&mut out).await.unwrap();
-        task.await.unwrap().unwrap();
-        String::from_utf8(out).unwrap()
-    }
-
-    #[test]
-    fn registry_is_consistent() {
-        let names: std::collections::HashSet<_> = all().iter().map(|p| p.name()).collect();
-        assert_eq!(names.len(), all().len());
-        for p in all() {
-            assert!(std::ptr::eq(find(p.name()).unwrap(), p));
-            let g = p.greeting("mx.testbed.example");
-            assert!(g.starts_with("220 mx.testbed.example "), "{g}");
-            assert!(g.ends_with("\r\n") && g.matches("\r\n").count() == 1);
-            assert!(!p.software().is_empty());
-        }
-        assert!(find("nope").is_none());
-        assert_eq!(
-            host_name(Ipv4Addr::new(198, 18, 3, 7)),
-            "mx-198-18-3-7.testbed.example"
-        );
-    }
-
-    #[test]
-    fn ehlo_reply_is_multiline_and_well_formed() {
-        let client: IpAddr = "198.19.255.1".parse().unwrap();
-        for p in all() {
-            let r = p.ehlo_reply("h.example", client, "scanner.example extra");
-            let lines: Vec<&str> = r.split_terminator("\r\n").collect();
-            assert!(lines.len() >= 3, "{}: {r}", p.name());
-            assert!(
-                lines[..lines.len() - 1]
-                    .iter()
-                    .all(|l| l.starts_with("250-"))
-            );
-            assert!(lines.last().unwrap().starts_with("250 "));
-            assert!(lines[0].contains("h.example"));
-            assert!(!r.contains("extra") && !r.contains('{'));
-        }
-        let exim = find("exim-4.89").unwrap();
-        let r = exim.ehlo_reply("h", client, "bad\u{1}name");
-        assert!(
-            r.starts_with("250-h Hello bad?name [198.19.255.1]\r\n"),
-            "{r}"
-        );
-    }
-
-    #[tokio::test]
-    async fn full_conversation() {
-        let p = find("postfix").unwrap();
-        let out = talk(
-            p,
-            b"EHLO scanner.example\r\nhelo x\r\nNOOP\r\nEHLO\r\nMAIL FROM:<a@b>\r\nquit\r\nEHLO late\r\n",
-            Duration::from_secs(5),
-        )
-        .await;
-        let host = host_name(Ipv4Addr::new(198, 18, 0, 9));
-        let client: IpAddr = "198.19.255.1".parse().unwrap();
-        let expected = format!(
-            "{}{}250 {host}\r\n502 5.5.2 Error: command not recognized\r\n501 5.5.4 Syntax: EHLO hostname\r\n502 5.5.2 Error: command not recognized\r\n221 2.0.0 Bye\r\n",
-            p.greeting(&host),
-            p.ehlo_reply(&host, client, "scanner.example"),
-        );
-        assert_eq!(out, expected);
-    }
-
-    #[tokio::test]
-    async fn bare_lf_and_eof_without_quit() {
-        let p = find("sendmail").unwrap();
-        let out = talk(p, b"HELO a\nEHLO b", Duration::from_secs(5)).await;
-        let lines: Vec<&str> = out.split_terminator("\r\n").collect();
-        assert_eq!(lines.len(), 2, "{out}");
-        assert!(lines[1].starts_with("250 mx-198-18-0-9.testbed.example Hello [198.19.255.1]"));
-    }
-
-    #[tokio::test]
-    async fn overlong_line_is_refused() {
-        let p = find("opensmtpd").unwrap();
-        let mut input = vec![b'A'; MAX_LINE + 10];
-        input.extend_from_slice(b"\r\n");
-        let out = talk(p, &input, Duration::from_secs(5)).await;
-        assert!(out.ends_with("500 5.5.0 Line too long\r\n"), "{out}");
-    }
-
-    #[tokio::test]
-    async fn idle_timeout_says_421() {
-        let p = find("exchange-2019").unwrap();
-        let (mut client, server) = duplex(1 << 16);
-        let s = session(Duration::from_millis(50));
-        let task = tokio::spawn(async move { p.handle(server, &s).await });
-        let mut out = Vec::new();
-        // The client stays silent (and keeps its side open) until the server gives up.
-        client.read_to_end(&mut out).await.unwrap();
-        task.await.unwrap().unwrap();
-        let out = String::from_utf8(out).unwrap();
-        assert!(out.starts_with("220 "));
-        assert!(out.ends_with("Error: timeout exceeded\r\n"), "{out}");
-    }
-}
+mod tests;

@@ -1,19 +1,21 @@
 //! The SMTP servers of the simulated internet: one real listener per open (address, port).
 //!
-//! Everything runs on one thread with a current-thread tokio runtime. [`serve_in_netns`] first
-//! moves that thread into the internet namespace, so the listeners are created there.
+//! A tokio runtime with two worker threads serves every listener. [`serve_in_netns`] first moves
+//! the calling thread into the internet namespace; the runtime's threads are created from it and
+//! inherit the namespace, so every listener lives there.
 
 use std::net::{SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
 use crate::error::{Error, Result};
 use crate::netns::enter_netns;
-use crate::persona::{self, Persona, Session};
-use crate::truth::GroundTruth;
+use crate::persona::{self, Hostile, Persona, Session};
+use crate::tls;
+use crate::truth::{self, GroundTruth};
 
 /// Tunables of the servers.
 #[derive(Clone, Debug)]
@@ -22,10 +24,14 @@ pub struct ServeOptions {
     pub idle_timeout: Duration,
     /// Hard limit on a whole session.
     pub session_timeout: Duration,
+    /// How long a hostile behaviour (silence, drip, endless greeting, garbage) lasts at most.
+    pub hostile_limit: Duration,
     /// Concurrent sessions across all listeners; connections beyond it are closed at once.
     pub max_connections: usize,
     /// Listen backlog of each socket.
     pub backlog: u32,
+    /// Worker threads of the server runtime.
+    pub worker_threads: usize,
 }
 
 impl Default for ServeOptions {
@@ -33,8 +39,10 @@ impl Default for ServeOptions {
         ServeOptions {
             idle_timeout: Duration::from_secs(30),
             session_timeout: Duration::from_secs(120),
+            hostile_limit: Duration::from_secs(60),
             max_connections: 16_384,
-            backlog: 128,
+            backlog: 1024,
+            worker_threads: 2,
         }
     }
 }
@@ -124,14 +132,16 @@ fn listen(addr: SocketAddrV4, backlog: u32) -> std::io::Result<TcpListener> {
     socket.listen(backlog)
 }
 
-async fn accept_loop(
-    listener: TcpListener,
+/// Everything a listener needs to serve its (address, port).
+struct Site {
     addr: SocketAddrV4,
     persona: &'static Persona,
-    slots: Arc<Semaphore>,
-    opts: Arc<ServeOptions>,
-) {
-    let host_name = persona::host_name(*addr.ip());
+    template: Session,
+}
+
+async fn accept_loop(listener: TcpListener, site: Site, slots: Arc<Semaphore>, timeout: Duration) {
+    let site = Arc::new(site);
+    let reset = site.persona.hostile() == Some(Hostile::ResetAfterGreeting);
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(conn) => conn,
@@ -145,22 +155,53 @@ async fn accept_loop(
             drop(stream);
             continue;
         };
-        let session = Session {
-            local: SocketAddr::V4(addr),
-            peer,
-            host_name: host_name.clone(),
-            idle_timeout: opts.idle_timeout,
-        };
-        let limit = opts.session_timeout;
+        if reset {
+            // Closing with SO_LINGER 0 sends RST instead of FIN.
+            let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+        }
+        let site = site.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            let _ = tokio::time::timeout(limit, persona.handle(stream, &session)).await;
+            let mut session = site.template.clone();
+            session.peer = peer;
+            let _ =
+                tokio::time::timeout(timeout, site.persona.handle::<TcpStream>(stream, &session))
+                    .await;
         });
     }
 }
 
+/// The listeners' sites for `truth`: personas, greeting dates and TLS configurations.
+fn sites(truth: &GroundTruth, opts: &ServeOptions) -> Result<Vec<Site>> {
+    let mut tls = tls::server_configs(truth)?;
+    let mut out = Vec::with_capacity(truth.open.len());
+    for open in &truth.open {
+        let persona = persona::find(&open.persona)
+            .ok_or_else(|| Error::UnknownPersona(open.persona.clone()))?;
+        let addr = SocketAddrV4::new(open.ip, open.port);
+        let template = Session {
+            local: SocketAddr::V4(addr),
+            peer: SocketAddr::V4(addr),
+            host_name: persona::host_name(open.ip),
+            date: truth::greeting_date(truth.seed, open.ip, open.port),
+            idle_timeout: opts.idle_timeout,
+            hostile_limit: opts.hostile_limit,
+            tls: tls.remove(&(open.ip, open.port)),
+            implicit_tls: open.tls == truth::TlsMode::Implicit,
+            noise: truth::noise_seed(truth.seed, open.ip, open.port),
+        };
+        out.push(Site {
+            addr,
+            persona,
+            template,
+        });
+    }
+    Ok(out)
+}
+
 /// Serves every open (address, port) of `truth` in the current thread's network namespace until
-/// `stop` fires. `on_ready` is called with the number of listeners once all are bound; an error
+/// `stop` fires. The truth must have its certificates ([`crate::tls::provision`]) if any pair
+/// speaks TLS. `on_ready` is called with the number of listeners once all are bound; an error
 /// before that (e.g. an address that is not local) is returned instead.
 pub fn serve(
     truth: &GroundTruth,
@@ -168,13 +209,8 @@ pub fn serve(
     stop: StopSignal,
     on_ready: impl FnOnce(usize),
 ) -> Result<()> {
-    let mut jobs = Vec::with_capacity(truth.open.len());
-    for open in &truth.open {
-        let persona = persona::find(&open.persona)
-            .ok_or_else(|| Error::UnknownPersona(open.persona.clone()))?;
-        jobs.push((SocketAddrV4::new(open.ip, open.port), persona));
-    }
-    let listeners = jobs.len() as u64;
+    let sites = sites(truth, opts)?;
+    let listeners = sites.len() as u64;
     let limit = raise_nofile_limit(listeners + opts.max_connections as u64 + SPARE_FDS)?;
     if limit < listeners + 2 * SPARE_FDS {
         return Err(Error::Server(format!(
@@ -185,28 +221,24 @@ pub fn serve(
     let max_connections = opts
         .max_connections
         .min(usize::try_from(limit - listeners - SPARE_FDS).unwrap_or(usize::MAX));
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(opts.worker_threads.max(1))
+        .thread_name("testbed-smtp")
         .enable_all()
         .build()
         .map_err(|e| Error::io("starting the tokio runtime", e))?;
-    let opts = Arc::new(opts.clone());
+    let (backlog, session_timeout) = (opts.backlog, opts.session_timeout);
     runtime.block_on(async move {
-        let mut listeners = Vec::with_capacity(jobs.len());
-        for (addr, persona) in jobs {
-            let listener = listen(addr, opts.backlog)
-                .map_err(|e| Error::io(format!("listening on {addr}"), e))?;
-            listeners.push((listener, addr, persona));
+        let mut bound = Vec::with_capacity(sites.len());
+        for site in sites {
+            let listener = listen(site.addr, backlog)
+                .map_err(|e| Error::io(format!("listening on {}", site.addr), e))?;
+            bound.push((listener, site));
         }
-        let count = listeners.len();
+        let count = bound.len();
         let slots = Arc::new(Semaphore::new(max_connections));
-        for (listener, addr, persona) in listeners {
-            tokio::spawn(accept_loop(
-                listener,
-                addr,
-                persona,
-                slots.clone(),
-                opts.clone(),
-            ));
+        for (listener, site) in bound {
+            tokio::spawn(accept_loop(listener, site, slots.clone(), session_timeout));
         }
         on_ready(count);
         stop.stopped().await;
@@ -283,10 +315,20 @@ mod tests {
         }
         // In the test's own namespace 198.18.x.y is not a local address, so binding fails and
         // the error names the address; nothing is sent anywhere.
-        let truth = GroundTruth::generate("198.18.9.0/24".parse().unwrap(), 1, 0.5).unwrap();
+        let mut truth = GroundTruth::generate("198.18.9.0/24".parse().unwrap(), 1, 0.5).unwrap();
         let (_trigger, signal) = stop_pair();
         let mut ready = false;
+        let err = serve(&truth, &ServeOptions::default(), signal.clone(), |_| {
+            ready = true
+        })
+        .unwrap_err();
+        assert!(matches!(err, Error::Tls(_)), "{err}");
+        assert!(err.to_string().contains("no certificate"), "{err}");
+        let dir = std::env::temp_dir().join(format!("ssw-serve-{}", std::process::id()));
+        crate::tls::provision(&mut truth, &dir).unwrap();
+        let mut ready = false;
         let err = serve(&truth, &ServeOptions::default(), signal, |_| ready = true).unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
         assert!(!ready);
         let first = &truth.open[0];
         assert!(

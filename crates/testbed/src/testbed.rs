@@ -1,6 +1,8 @@
-//! A complete testbed: namespaces, routes, ground truth and servers, torn down on drop.
+//! A complete testbed: namespaces, routes, ground truth, certificates and servers, torn down on
+//! drop.
 
 use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -9,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::netns::{Topology, ip_program, run_in_netns};
 use crate::prefix::{GATEWAY_IP, Ipv4Prefix, SCANNER_IP};
 use crate::server::{ServeOptions, StopTrigger, serve_in_netns, stop_pair};
+use crate::tls;
 use crate::truth::GroundTruth;
 
 /// What to build.
@@ -36,11 +39,24 @@ impl Default for TestbedConfig {
     }
 }
 
+/// Options of [`Testbed::up_with_options`] beyond the [`TestbedConfig`].
+#[derive(Clone, Debug, Default)]
+pub struct TestbedOptions {
+    /// Server tunables.
+    pub serve: ServeOptions,
+    /// Where to write `truth.json` and the certificates (`certs/`). Default: a fresh directory
+    /// under the system temp dir, removed when the testbed goes down. A given directory is kept.
+    pub work_dir: Option<PathBuf>,
+}
+
 /// A running testbed. Dropping it (or [`Testbed::down`]) stops the servers and deletes both
 /// namespaces.
 #[derive(Debug)]
 pub struct Testbed {
     truth: GroundTruth,
+    work_dir: PathBuf,
+    owns_work_dir: bool,
+    ca_pem: PathBuf,
     listeners: usize,
     stop: Option<StopTrigger>,
     server: Option<JoinHandle<Result<()>>>,
@@ -48,24 +64,62 @@ pub struct Testbed {
 }
 
 impl Testbed {
-    /// Builds the testbed with default server options.
+    /// Builds the testbed with default options.
     pub fn up(config: &TestbedConfig) -> Result<Testbed> {
-        Self::up_with(config, &ServeOptions::default())
+        Self::up_with_options(config, &TestbedOptions::default())
     }
 
-    /// Builds the testbed: ground truth, namespaces and routes, then the servers on a background
-    /// thread inside the internet namespace. Returns once every listener is bound. On any
-    /// failure everything created so far is removed.
+    /// Builds the testbed with the given server options.
     pub fn up_with(config: &TestbedConfig, opts: &ServeOptions) -> Result<Testbed> {
+        let options = TestbedOptions {
+            serve: opts.clone(),
+            ..TestbedOptions::default()
+        };
+        Self::up_with_options(config, &options)
+    }
+
+    /// Builds the testbed: ground truth, certificates (written with `truth.json` to the work
+    /// directory), namespaces and routes, then the servers on a background thread inside the
+    /// internet namespace. Returns once every listener is bound. On any failure everything
+    /// created so far is removed.
+    pub fn up_with_options(config: &TestbedConfig, options: &TestbedOptions) -> Result<Testbed> {
         let prefix: Ipv4Prefix = config.prefix.parse()?;
-        let truth = GroundTruth::generate(prefix, config.seed, config.density)?;
-        let topology = Topology::create(&config.name, &truth)?;
+        let mut truth = GroundTruth::generate(prefix, config.seed, config.density)?;
+        // Validate the name before anything is written.
+        crate::netns::TestbedNames::new(&config.name)?;
+        let (work_dir, owns_work_dir) = match &options.work_dir {
+            Some(dir) => (dir.clone(), false),
+            None => (
+                std::env::temp_dir().join(format!(
+                    "smtpsweep-testbed-{}-{}",
+                    config.name,
+                    std::process::id()
+                )),
+                true,
+            ),
+        };
+        let cleanup = |e: Error| {
+            if owns_work_dir {
+                let _ = std::fs::remove_dir_all(&work_dir);
+            }
+            e
+        };
+        let certs = work_dir.join("certs");
+        if certs.exists() {
+            std::fs::remove_dir_all(&certs)
+                .map_err(|e| Error::io(format!("removing stale {}", certs.display()), e))?;
+        }
+        let provisioned = tls::provision(&mut truth, &certs).map_err(cleanup)?;
+        let work_dir = std::fs::canonicalize(&work_dir)
+            .map_err(|e| cleanup(Error::io(format!("resolving {}", work_dir.display()), e)))?;
+        truth.save(&work_dir.join("truth.json")).map_err(cleanup)?;
+        let topology = Topology::create(&config.name, &truth).map_err(cleanup)?;
 
         let (trigger, signal) = stop_pair();
         let (ready_tx, ready_rx) = mpsc::channel();
         let ns = topology.names().inet_ns.clone();
         let thread_truth = truth.clone();
-        let opts = opts.clone();
+        let opts = options.serve.clone();
         let server = std::thread::Builder::new()
             .name(format!("testbed-{}", config.name))
             .spawn(move || {
@@ -73,9 +127,12 @@ impl Testbed {
                     let _ = ready_tx.send(n);
                 })
             })
-            .map_err(|e| Error::io("spawning the server thread", e))?;
+            .map_err(|e| cleanup(Error::io("spawning the server thread", e)))?;
         let mut testbed = Testbed {
             truth,
+            work_dir,
+            owns_work_dir,
+            ca_pem: provisioned.ca_pem,
             listeners: 0,
             stop: Some(trigger),
             server: Some(server),
@@ -93,6 +150,21 @@ impl Testbed {
             }
         }
         Ok(testbed)
+    }
+
+    /// The directory holding `truth.json` and `certs/`.
+    pub fn work_dir(&self) -> &Path {
+        &self.work_dir
+    }
+
+    /// The ground truth file (with the certificate fingerprints and paths).
+    pub fn truth_path(&self) -> PathBuf {
+        self.work_dir.join("truth.json")
+    }
+
+    /// The test CA's certificate (PEM), which CA-signed and expired certificates chain to.
+    pub fn ca_pem(&self) -> &Path {
+        &self.ca_pem
     }
 
     /// The testbed's name.
@@ -201,6 +273,14 @@ impl Testbed {
             };
         }
         let destroyed = self.topology.destroy();
+        if self.owns_work_dir && self.work_dir.exists() {
+            if let Err(e) = std::fs::remove_dir_all(&self.work_dir) {
+                result = result.and(Err(Error::io(
+                    format!("removing {}", self.work_dir.display()),
+                    e,
+                )));
+            }
+        }
         result.and(destroyed)
     }
 }

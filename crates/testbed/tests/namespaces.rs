@@ -1,14 +1,16 @@
 //! Root-only: brings real testbeds up in network namespaces and checks them from the scanner
 //! side. Every packet stays inside the namespaces these tests create and delete.
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+mod personas;
+
+use std::io::{ErrorKind, Read};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream};
 use std::process::Command;
 use std::time::Duration;
 
 use smtpsweep_testbed::netns::{count_listeners_in_netns, is_root, netns_exists};
-use smtpsweep_testbed::persona::{self, host_name};
-use smtpsweep_testbed::{Error, SCANNER_IP, Testbed, TestbedConfig};
+use smtpsweep_testbed::persona;
+use smtpsweep_testbed::{CertKind, Error, GroundTruth, Testbed, TestbedConfig, TlsMode};
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// A testbed name unique to this process and test: `t<pid in base 36><tag>`.
@@ -52,20 +54,6 @@ fn inet_stdout(tb: &Testbed, args: &[&str]) -> String {
         .unwrap();
     assert!(out.status.success(), "{args:?}: {out:?}");
     String::from_utf8(out.stdout).unwrap()
-}
-
-/// Reads one SMTP reply (all continuation lines) and returns it verbatim.
-fn read_reply(r: &mut impl BufRead) -> String {
-    let mut reply = String::new();
-    loop {
-        let mut line = String::new();
-        let n = r.read_line(&mut line).unwrap();
-        assert!(n > 0, "EOF in the middle of a reply: {reply:?}");
-        reply.push_str(&line);
-        if line.as_bytes().get(3) != Some(&b'-') {
-            return reply;
-        }
-    }
 }
 
 /// An ICMP echo request with a correct checksum.
@@ -112,15 +100,31 @@ fn testbed_answers_like_its_ground_truth() {
     if skip_unless_root("testbed_answers_like_its_ground_truth") {
         return;
     }
+    // Seed 3 at 50% puts every hostile persona at least twice into this /24.
     let config = TestbedConfig {
         name: unique_name('a'),
         prefix: "198.18.42.0/24".into(),
-        seed: 11,
-        density: 0.3,
+        seed: 3,
+        density: 0.5,
     };
     let tb = Testbed::up(&config).unwrap();
     let truth = tb.truth().clone();
-    assert!(truth.open.len() > 20 && !truth.closed.is_empty());
+    assert!(truth.open.len() > 100 && !truth.closed.is_empty());
+    assert!(truth.is_provisioned());
+    let ca_pem = tb.ca_pem().to_owned();
+    assert!(ca_pem.starts_with(tb.work_dir()) && ca_pem.is_file());
+    assert_eq!(GroundTruth::load(&tb.truth_path()).unwrap(), truth);
+    let counts = truth.persona_counts();
+    for p in persona::hostile() {
+        assert!(
+            counts.get(p.name()).copied().unwrap_or(0) >= 2,
+            "{}",
+            p.name()
+        );
+    }
+    for mode in [TlsMode::None, TlsMode::Starttls, TlsMode::Implicit] {
+        assert!(truth.open.iter().any(|o| o.tls == mode), "{mode:?}");
+    }
     assert!(netns_exists(tb.scanner_ns()) && netns_exists(tb.inet_ns()));
     assert_eq!(tb.listeners(), truth.open.len());
     assert_eq!(
@@ -162,29 +166,23 @@ fn testbed_answers_like_its_ground_truth() {
         icmp.set_read_timeout(Some(Duration::from_millis(300)))
             .unwrap();
 
-        // Every open pair greets in its persona's words and holds a short conversation.
+        // Every open pair answers like its ground truth says: greeting, EHLO extensions before
+        // and inside TLS, certificate and TLS version, HELP, and each hostile behaviour.
+        let clients = personas::Clients::new(&ca_pem);
         for open in &truth.open {
-            let addr = SocketAddr::V4(SocketAddrV4::new(open.ip, open.port));
-            let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(3))
-                .unwrap_or_else(|e| panic!("{addr}: {e}"));
-            stream
-                .set_read_timeout(Some(Duration::from_secs(5)))
-                .unwrap();
-            let mut w = stream.try_clone().unwrap();
-            let mut r = BufReader::new(stream);
-            let p = persona::find(&open.persona).unwrap();
-            let host = host_name(open.ip);
-            assert_eq!(read_reply(&mut r), p.greeting(&host), "{addr}");
-            w.write_all(b"EHLO scanner.example\r\n").unwrap();
-            let ehlo = p.ehlo_reply(&host, SCANNER_IP.into(), "scanner.example");
-            assert_eq!(read_reply(&mut r), ehlo, "{addr}");
-            w.write_all(b"VRFY postmaster\r\n").unwrap();
-            assert!(read_reply(&mut r).starts_with("502"), "{addr}");
-            w.write_all(b"QUIT\r\n").unwrap();
-            assert!(read_reply(&mut r).starts_with("221 "), "{addr}");
-            let mut rest = Vec::new();
-            r.read_to_end(&mut rest).unwrap();
-            assert!(rest.is_empty(), "{addr}: data after 221: {rest:?}");
+            personas::check_pair(&clients, open);
+        }
+        // The chains verify against the test CA exactly when they are CA-signed and current.
+        for kind in [CertKind::CaSigned, CertKind::Expired, CertKind::SelfSigned] {
+            for port in [465, 25, 587] {
+                if let Some(open) = truth
+                    .open
+                    .iter()
+                    .find(|o| o.cert_kind == Some(kind) && o.port == port)
+                {
+                    personas::verify_chain(&clients, open);
+                }
+            }
         }
 
         // Closed ports on live hosts answer with RST: connection refused.
@@ -220,8 +218,10 @@ fn testbed_answers_like_its_ground_truth() {
     .unwrap();
 
     let (scan_ns, inet_ns) = (tb.scanner_ns().to_owned(), tb.inet_ns().to_owned());
+    let work_dir = tb.work_dir().to_owned();
     tb.down().unwrap();
     assert!(!netns_exists(&scan_ns) && !netns_exists(&inet_ns));
+    assert!(!work_dir.exists(), "{}", work_dir.display());
     let listed = Command::new("ip").args(["netns", "list"]).output().unwrap();
     let listed = String::from_utf8(listed.stdout).unwrap();
     assert!(
