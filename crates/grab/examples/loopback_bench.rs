@@ -12,7 +12,6 @@
 //! sessions per second, the status counts, and its own peak resident memory.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use std::io::{BufRead, BufReader, Read};
@@ -112,7 +111,17 @@ fn main() {
     let started = Instant::now();
     let h = Grabber::start(cfg).expect("start");
     let stats = h.stats.clone();
-    let reader = std::thread::spawn(move || h.records.iter().count());
+    let reader = std::thread::spawn(move || {
+        let mut n = 0u64;
+        let mut first_errors = std::collections::BTreeMap::new();
+        for rec in h.records.iter() {
+            n += 1;
+            if let Some(e) = rec.error {
+                first_errors.entry(rec.status).or_insert(e);
+            }
+        }
+        (n, first_errors)
+    });
     let mut peak_in_flight = 0;
     let sampler = {
         let stats = stats.clone();
@@ -131,7 +140,7 @@ fn main() {
     drop(h.input);
     h.thread.join().expect("engine");
     let elapsed = started.elapsed();
-    let records = reader.join().expect("reader");
+    let (records, first_errors) = reader.join().expect("reader");
     peak_in_flight = sampler.join().unwrap_or(peak_in_flight);
     drop(child.stdin.take());
     let _ = child.wait();
@@ -151,6 +160,9 @@ fn main() {
         rss_before / 1024
     );
     for (status, n) in snap.by_status.iter().filter(|(_, n)| *n > 0) {
-        println!("  {status}: {n}");
+        match first_errors.get(status) {
+            Some(e) => println!("  {status}: {n} (first: {e})"),
+            None => println!("  {status}: {n}"),
+        }
     }
 }

@@ -618,3 +618,26 @@ async fn invalid_config_is_rejected() {
     };
     assert!(cfg.validate().is_err());
 }
+
+#[tokio::test]
+async fn non_utf8_greeting_is_kept_lossily_and_multiline_joined() {
+    let addr = serve_raw(|mut tcp| async move {
+        let _ = tcp
+            .write_all(b"220-caf\xe9.example.test first\r\n220 second \xff line\n")
+            .await;
+        let mut buf = [0u8; 256];
+        let _ = tcp.read(&mut buf).await; // EHLO
+        let _ = tcp.write_all(b"250 ok\r\n").await;
+        let _ = tcp.read(&mut buf).await; // QUIT
+        let _ = tcp.write_all(b"221 bye\r\n").await;
+    })
+    .await;
+    let rec = run(addr, &quick_config()).await;
+    assert_eq!(rec.status, Status::Success, "{rec:?}");
+    assert_eq!(
+        rec.smtp.banner.as_deref(),
+        Some("220-caf\u{fffd}.example.test first\r\n220 second \u{fffd} line\n")
+    );
+    assert_eq!(rec.smtp.ehlo.as_ref().unwrap().text, "ok");
+    assert_eq!(rec.smtp.extensions.as_ref().unwrap().domain, "ok");
+}

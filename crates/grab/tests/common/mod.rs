@@ -207,9 +207,13 @@ pub type Log = Arc<Mutex<Vec<String>>>;
 
 /// Bind an ephemeral loopback port.
 pub async fn listener() -> (TcpListener, SocketAddrV4) {
-    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
+    let sock =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    sock.bind(&SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0).into())
         .expect("bind");
+    sock.listen(8192).expect("listen");
+    sock.set_nonblocking(true).expect("nonblocking");
+    let l = TcpListener::from_std(sock.into()).expect("tokio listener");
     let addr = match l.local_addr().expect("addr") {
         std::net::SocketAddr::V4(a) => a,
         _ => unreachable!(),
