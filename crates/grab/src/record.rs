@@ -2,7 +2,7 @@
 //!
 //! Every `Option` field is written as `null` when absent, so each record has the
 //! same shape; only `scan`, `fingerprint` and `cves` are left out when empty.
-//! `SCHEMA.md` beside this crate lists every field, and
+//! `docs/schema.md` (Grab records) lists every field, and
 //! `schema/grab-record.schema.json` is the JSON Schema of the record.
 
 use std::net::Ipv4Addr;
@@ -21,7 +21,7 @@ pub struct GrabRecord {
     /// The SYN-scan record that found this port open (sweep mode, or scan JSONL input).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan: Option<ScanRecord>,
-    /// How the session ended (`success`, `connection-refused`, ... see `SCHEMA.md`).
+    /// How the session ended (`success`, `connection-refused`, ... see `docs/schema.md`).
     pub status: Status,
     /// One line explaining the status; `null` for `success`.
     pub error: Option<String>,
