@@ -112,6 +112,9 @@ pub struct Fingerprint {
     needs_captures: bool,
     has_tmp: bool,
     fixed_certainty: Option<f32>,
+    /// A `*.certainty` param comes from a capture group (rare): only then
+    /// is the certainty looked up per match.
+    certainty_captured: bool,
     description_arc: Arc<str>,
     sorted_params: Vec<usize>,
     single_line: OnceLock<Result<Regex, String>>,
@@ -262,6 +265,9 @@ impl Fingerprint {
         }
 
         let certainty = self.fixed_certainty.or_else(|| {
+            if !self.certainty_captured {
+                return None;
+            }
             ["service.certainty", "os.certainty", "hw.certainty"]
                 .iter()
                 .find_map(|k| params.get(k).and_then(|v| v.trim().parse::<f32>().ok()))
@@ -578,6 +584,13 @@ fn compile_fingerprint(f: xml::RawFp, origin: &str) -> Result<(Fingerprint, Lite
                     .and_then(|p| p.value.trim().parse::<f32>().ok())
             })
     });
+    let certainty_captured = params.iter().any(|p| {
+        p.pos > 0
+            && matches!(
+                &*p.name,
+                "service.certainty" | "os.certainty" | "hw.certainty"
+            )
+    });
     let literals = prefilter::literals_for(&hir);
     Ok((
         Fingerprint {
@@ -595,6 +608,7 @@ fn compile_fingerprint(f: xml::RawFp, origin: &str) -> Result<(Fingerprint, Lite
             needs_captures,
             has_tmp,
             fixed_certainty,
+            certainty_captured,
             description_arc: Arc::from(f.description.as_str()),
             sorted_params,
             single_line: OnceLock::new(),
