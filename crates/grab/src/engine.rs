@@ -183,6 +183,64 @@ impl Drop for InFlight {
     }
 }
 
+/// Stops a running [`Grabber`] early: sessions in flight end at once and
+/// every target still queued is emitted without connecting, each with status
+/// `interrupted` (and its scan record), so no target goes missing.
+#[derive(Clone, Default)]
+pub struct AbortHandle(Arc<Abort>);
+
+#[derive(Default)]
+struct Abort {
+    flag: std::sync::atomic::AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl AbortHandle {
+    /// Stop now (idempotent).
+    pub fn abort(&self) {
+        self.0.flag.store(true, Ordering::SeqCst);
+        self.0.notify.notify_waiters();
+    }
+
+    fn is_aborted(&self) -> bool {
+        self.0.flag.load(Ordering::SeqCst)
+    }
+
+    /// Completes once [`abort`](Self::abort) has been called.
+    async fn aborted(&self) {
+        loop {
+            let notified = self.0.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_aborted() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// The record of a target the run stopped before its session ended.
+fn interrupted(
+    target: SocketAddrV4,
+    scan: Option<ScanRecord>,
+    started: std::time::Instant,
+) -> GrabRecord {
+    GrabRecord {
+        ip: *target.ip(),
+        port: target.port(),
+        scan,
+        status: Status::Interrupted,
+        error: Some("the run was stopped before this session ended".into()),
+        timestamp: smtpsweep_output::format_system_time(std::time::SystemTime::now()),
+        duration_ms: started.elapsed().as_millis() as u64,
+        smtp: Default::default(),
+        tls: None,
+        fingerprint: None,
+        cves: Vec::new(),
+    }
+}
+
 /// The grab engine.
 #[derive(Debug)]
 pub struct Grabber;
@@ -197,6 +255,8 @@ pub struct GrabHandles {
     pub stats: Arc<GrabStats>,
     /// The background thread; it returns once input is closed and every session is done.
     pub thread: JoinHandle<()>,
+    /// Stops the stage early (see [`AbortHandle`]).
+    pub abort: AbortHandle,
 }
 
 impl Grabber {
@@ -221,10 +281,19 @@ impl Grabber {
             max_backlog: cfg.max_backlog as u64,
         };
         let thread_stats = stats.clone();
+        let abort = AbortHandle::default();
+        let thread_abort = abort.clone();
         let thread = std::thread::Builder::new()
             .name("smtpsweep-grab".into())
             .spawn(move || {
-                runtime.block_on(dispatch(Arc::new(cfg), rx, out_tx, thread_stats, backlog));
+                runtime.block_on(dispatch(
+                    Arc::new(cfg),
+                    rx,
+                    out_tx,
+                    thread_stats,
+                    backlog,
+                    thread_abort,
+                ));
                 runtime.shutdown_timeout(Duration::from_secs(1));
             })
             .map_err(GrabStartError::Thread)?;
@@ -233,6 +302,7 @@ impl Grabber {
             records: out_rx,
             stats,
             thread,
+            abort,
         })
     }
 }
@@ -258,11 +328,21 @@ async fn dispatch(
     out: crossbeam_channel::Sender<GrabRecord>,
     stats: Arc<GrabStats>,
     backlog: Arc<Backlog>,
+    abort: AbortHandle,
 ) {
     let permits = Arc::new(Semaphore::new(cfg.concurrency));
     let interval = (cfg.grab_rate > 0).then(|| Duration::from_secs_f64(1.0 / cfg.grab_rate as f64));
     let mut next_start = Instant::now();
     while let Some(job) = rx.recv().await {
+        if abort.is_aborted() {
+            // Stopped: account for the target without connecting.
+            stats.queued.fetch_sub(1, Ordering::Relaxed);
+            let record = interrupted(job.target, job.scan, std::time::Instant::now());
+            count(&stats, record.status);
+            let _ = out.send(record);
+            backlog.cv.notify_all();
+            continue;
+        }
         if let Some(step) = interval {
             let now = Instant::now();
             if next_start > now {
@@ -273,7 +353,17 @@ async fn dispatch(
             }
             next_start += step;
         }
-        let Ok(permit) = permits.clone().acquire_owned().await else {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => p,
+            () = abort.aborted() => {
+                stats.queued.fetch_sub(1, Ordering::Relaxed);
+                let record = interrupted(job.target, job.scan, std::time::Instant::now());
+                count(&stats, record.status);
+                let _ = out.send(record);
+                continue;
+            }
+        };
+        let Ok(permit) = permit else {
             break;
         };
         stats.queued.fetch_sub(1, Ordering::Relaxed);
@@ -282,20 +372,19 @@ async fn dispatch(
         if stats.queued.load(Ordering::Relaxed) < cfg.max_backlog as u64 {
             backlog.cv.notify_all();
         }
-        let (cfg, out, stats) = (cfg.clone(), out.clone(), stats.clone());
+        let (cfg, out, stats, abort) = (cfg.clone(), out.clone(), stats.clone(), abort.clone());
         tokio::spawn(async move {
             let mut guard = InFlight {
                 stats: stats.clone(),
                 finished: false,
             };
-            let mut record = grab_validated(job.target, &cfg).await;
+            let started = std::time::Instant::now();
+            let mut record = tokio::select! {
+                r = grab_validated(job.target, &cfg) => r,
+                () = abort.aborted() => interrupted(job.target, None, started),
+            };
             record.scan = job.scan;
-            let i = Status::ALL
-                .iter()
-                .position(|s| *s == record.status)
-                .unwrap_or(0);
-            stats.by_status[i].fetch_add(1, Ordering::Relaxed);
-            stats.done.fetch_add(1, Ordering::Relaxed);
+            count(&stats, record.status);
             guard.finished = true;
             // A dropped receiver means nobody wants records any more; keep going quietly.
             let _ = out.send(record);
@@ -305,6 +394,13 @@ async fn dispatch(
     }
     // Input closed: wait for every session to give its permit back.
     let _ = permits.acquire_many(cfg.concurrency as u32).await;
+}
+
+/// Counts one emitted record.
+fn count(stats: &GrabStats, status: Status) {
+    let i = Status::ALL.iter().position(|s| *s == status).unwrap_or(0);
+    stats.by_status[i].fetch_add(1, Ordering::Relaxed);
+    stats.done.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Raise the soft `RLIMIT_NOFILE` to `want` (capped at the hard limit) if it is lower.

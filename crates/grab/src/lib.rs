@@ -36,8 +36,8 @@ pub use config::{
     MAX_CONCURRENCY,
 };
 pub use engine::{
-    GrabHandles, GrabInput, GrabStartError, GrabStats, GrabStatsSnapshot, GrabStopped, Grabber,
-    raise_nofile_limit,
+    AbortHandle, GrabHandles, GrabInput, GrabStartError, GrabStats, GrabStatsSnapshot, GrabStopped,
+    Grabber, raise_nofile_limit,
 };
 pub use grab::grab;
 pub use record::{CertFacts, GrabRecord, ReplySummary, SmtpData, TlsData};

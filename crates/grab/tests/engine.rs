@@ -169,3 +169,62 @@ fn nofile_limit_is_raised_within_the_hard_limit() {
         raise_nofile_limit(u64::MAX).unwrap()
     );
 }
+
+/// Aborting stops sessions in flight and empties the queue without losing a
+/// target: every submitted target comes back, with its scan record, as
+/// `interrupted`. The silent server would otherwise hold each session for
+/// the whole 60 s deadline, so anything but `interrupted` means abort failed.
+#[test]
+fn abort_interrupts_in_flight_and_queued_targets() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let silent = rt.block_on(serve_raw(|tcp| async move {
+        let _held_open = tcp;
+        tokio::time::sleep(Duration::from_secs(120)).await;
+    }));
+    let cfg = GrabConfig {
+        concurrency: 10,
+        read_timeout: Duration::from_secs(60),
+        session_timeout: Duration::from_secs(60),
+        ..GrabConfig::default()
+    };
+    let h = Grabber::start(cfg).unwrap();
+    for seq in 0..50 {
+        h.input
+            .send(silent, Some(scan_record(silent, seq)))
+            .unwrap();
+    }
+    // Wait until the first sessions are really in flight.
+    while h.stats.in_flight() < 10 {
+        assert_eq!(
+            h.stats.done(),
+            0,
+            "the silent server must hold every session"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.abort.abort();
+    drop(h.input);
+    let records: Vec<_> = h.records.iter().collect();
+    h.thread.join().unwrap();
+    assert_eq!(records.len(), 50);
+    let mut seqs: Vec<u32> = records
+        .iter()
+        .map(|r| r.scan.as_ref().unwrap().seq)
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(
+        seqs,
+        (0..50).collect::<Vec<_>>(),
+        "every target once, with its scan record"
+    );
+    assert!(
+        records.iter().all(|r| r.status == Status::Interrupted),
+        "{records:?}"
+    );
+    let s = h.stats.snapshot();
+    assert_eq!((s.done, s.queued, s.in_flight, s.lost), (50, 0, 0, 0));
+}

@@ -71,6 +71,7 @@
 //! | `handshake-error` | [`Session::tls_failed`] with [`TlsFailure::Handshake`], or EOF/reset during a TLS handshake (implicit or STARTTLS). |
 //! | `tls-version-unsupported` | [`Session::tls_failed`] with [`TlsFailure::VersionUnsupported`] (e.g. a TLS 1.0/1.1-only server). |
 //! | `post-tls-application-error` | after a successful STARTTLS handshake and before the facts inside TLS were gathered: EHLO inside TLS answered with anything but 2yz or 5yz, EHLO 5yz then HELO not 2yz, the server closing or resetting, or bytes that are not SMTP. Timeouts there are still `io-timeout`. With implicit TLS the whole conversation is inside TLS and the plain rules above apply. |
+//! | `interrupted` | Never chosen by the session: the driver writes it when the run is stopped before the session ends. |
 //!
 //! [`SessionResult::error`] holds a one-line explanation for every status except `success`.
 

@@ -33,11 +33,14 @@ pub enum Status {
     TlsVersionUnsupported,
     /// STARTTLS succeeded but the conversation inside TLS failed.
     PostTlsApplicationError,
+    /// Not ZGrab2's: the run was stopped (a second Ctrl-C) before this
+    /// session finished or started; the record keeps what was known.
+    Interrupted,
 }
 
 impl Status {
     /// Every status, in declaration order.
-    pub const ALL: [Status; 10] = [
+    pub const ALL: [Status; 11] = [
         Status::Success,
         Status::ConnectionRefused,
         Status::ConnectionTimeout,
@@ -48,6 +51,7 @@ impl Status {
         Status::HandshakeError,
         Status::TlsVersionUnsupported,
         Status::PostTlsApplicationError,
+        Status::Interrupted,
     ];
 
     /// The serialized name, e.g. `"io-timeout"`.
@@ -63,6 +67,7 @@ impl Status {
             Status::HandshakeError => "handshake-error",
             Status::TlsVersionUnsupported => "tls-version-unsupported",
             Status::PostTlsApplicationError => "post-tls-application-error",
+            Status::Interrupted => "interrupted",
         }
     }
 }
@@ -114,7 +119,8 @@ mod tests {
                 "application-error",
                 "handshake-error",
                 "tls-version-unsupported",
-                "post-tls-application-error"
+                "post-tls-application-error",
+                "interrupted"
             ]
         );
         assert!("timeout".parse::<Status>().is_err());

@@ -219,6 +219,34 @@ pub fn status(stats: &GrabStats, prev_done: &mut u64, dt: f64) -> String {
     )
 }
 
+/// Ctrl-C handling shared by `sweep` and `grab`: the first press sets
+/// `interrupted` (the caller stops scanning or reading input, and queued
+/// grabs still finish); the second aborts the grab stage, whose unfinished
+/// targets are then written with status `interrupted`.
+pub fn install_ctrlc(
+    interrupted: Arc<AtomicBool>,
+    also: Option<Arc<AtomicBool>>,
+) -> Arc<std::sync::OnceLock<smtpsweep_grab::AbortHandle>> {
+    let abort: Arc<std::sync::OnceLock<smtpsweep_grab::AbortHandle>> = Arc::default();
+    let handle = abort.clone();
+    let _ = ctrlc::set_handler(move || {
+        if let Some(s) = &also {
+            s.store(true, Ordering::SeqCst);
+        }
+        if interrupted.swap(true, Ordering::SeqCst) {
+            if let Some(a) = handle.get() {
+                eprintln!("smtpsweep: stopping the grab stage now");
+                a.abort();
+            }
+        } else if handle.get().is_some() {
+            eprintln!(
+                "smtpsweep: stopping; queued grabs still finish (Ctrl-C again to stop them now)"
+            );
+        }
+    });
+    abort
+}
+
 /// Options of `smtpsweep grab`.
 #[derive(Args, Debug, Clone)]
 pub struct GrabArgs {
@@ -266,11 +294,9 @@ pub fn run(a: GrabArgs) -> Result<ExitCode> {
         )
     };
     let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let i = interrupted.clone();
-        let _ = ctrlc::set_handler(move || i.store(true, Ordering::SeqCst));
-    }
+    let abort = install_ctrlc(interrupted.clone(), None);
     let h = Grabber::start(cfg)?;
+    let _ = abort.set(h.abort.clone());
     let sink = start_sink(h.records, out, format, enricher)?;
     let stats = h.stats.clone();
     // The feeder: parse lines, skip and report malformed ones, wait when the backlog is full.

@@ -323,14 +323,9 @@ pub fn run(a: ScanArgs, sweep: Option<GrabOpts>) -> Result<ExitCode> {
 
     let stop = Arc::new(AtomicBool::new(false));
     let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let (stop, interrupted) = (stop.clone(), interrupted.clone());
-        // Ctrl-C: stop sending and receiving; what was found is still written.
-        let _ = ctrlc::set_handler(move || {
-            interrupted.store(true, Ordering::SeqCst);
-            stop.store(true, Ordering::SeqCst);
-        });
-    }
+    // Ctrl-C: stop sending and receiving; what was found is still written
+    // (and in sweep mode grabbed; a second Ctrl-C stops the grabs too).
+    let abort = grabcmd::install_ctrlc(interrupted.clone(), Some(stop.clone()));
 
     // Receiver first, so no answer to the first probe is missed.
     let rx = Receiver::open(net.iface.index, &bpf_program(sport_first, sport_last))?;
@@ -357,6 +352,7 @@ pub fn run(a: ScanArgs, sweep: Option<GrabOpts>) -> Result<ExitCode> {
     let writer = match (&sweep, grab_format) {
         (Some(opts), Some(gf)) => {
             let h = Grabber::start(opts.config()?)?;
+            let _ = abort.set(h.abort.clone());
             let sink = grabcmd::start_sink(h.records, out, gf, opts.enricher()?)?;
             let input = h.input;
             grab = Some((h.stats, h.thread, sink));
