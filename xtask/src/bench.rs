@@ -434,30 +434,64 @@ pub fn grab(b: GrabBench) -> Result<()> {
     ensure_root()?;
     ensure_tool("ip", "iproute2")?;
     ensure_tool("time", "time")?;
-    eprintln!("building smtpsweep (release)…");
-    run_ok(Command::new(env!("CARGO")).args(["build", "--release", "--quiet", "-p", "smtpsweep"]))?;
+    eprintln!("building smtpsweep and xtask (release)…");
+    run_ok(Command::new(env!("CARGO")).args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "smtpsweep",
+        "-p",
+        "xtask",
+    ]))?;
     let bin = crate::sys::target_dir().join("release/smtpsweep");
-    let tb = smtpsweep_testbed::Testbed::up(&smtpsweep_testbed::TestbedConfig {
-        name: "bgrab".into(),
-        prefix: "198.18.0.0/16".into(),
-        seed: 3,
-        density: b.density,
-    })?;
+    // The testbed's servers run in a release-built daemon, so that the TLS
+    // server side is not what the figures measure.
+    let xtask = crate::sys::target_dir().join("release/xtask");
+    let dir = crate::sys::target_dir().join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let truth_path = dir.join("grab-truth.json");
+    let down = || {
+        Command::new(&xtask)
+            .args(["testbed", "down", "--name", "bgrab"])
+            .output()
+    };
+    let _ = down();
+    run_ok(
+        Command::new(&xtask)
+            .args([
+                "testbed",
+                "up",
+                "--name",
+                "bgrab",
+                "--seed",
+                "3",
+                "--density",
+            ])
+            .arg(b.density.to_string())
+            .arg("--truth")
+            .arg(&truth_path),
+    )?;
+    let result = grab_runs(&b, &bin, &dir, &truth_path);
+    down()?;
+    result
+}
+
+fn grab_runs(
+    b: &GrabBench,
+    bin: &std::path::Path,
+    dir: &std::path::Path,
+    truth_path: &std::path::Path,
+) -> Result<()> {
+    let truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(truth_path)?)?;
+    let open = truth["open"].as_array().context("truth has no open list")?;
     // Only servers that complete a conversation: hostile personas would
     // measure their own timeouts, not the grabber.
-    let truth_json = serde_json::to_value(tb.truth())?;
-    let open = truth_json["open"]
-        .as_array()
-        .context("truth has no open list")?;
     let mut targets = String::new();
     let mut n = 0;
     for _ in 0..b.repeat {
         for o in open {
-            let ok = o
-                .get("expected_status")
-                .and_then(|s| s.as_str())
-                .is_none_or(|s| s == "success");
-            if ok {
+            if o["expected_status"].as_str().is_none_or(|s| s == "success") {
                 targets.push_str(&format!(
                     "{}:{}\n",
                     o["ip"].as_str().unwrap_or_default(),
@@ -467,8 +501,6 @@ pub fn grab(b: GrabBench) -> Result<()> {
             }
         }
     }
-    let dir = crate::sys::target_dir().join("bench");
-    std::fs::create_dir_all(&dir)?;
     let list = dir.join("grab-targets.txt");
     std::fs::write(&list, targets)?;
     println!(
@@ -483,8 +515,10 @@ pub fn grab(b: GrabBench) -> Result<()> {
     for &c in &b.concurrency {
         for starttls in [false, true] {
             let out = dir.join("grab-out.jsonl");
-            let mut cmd = Command::new("/usr/bin/time");
-            cmd.arg("-v").arg(&bin).args([
+            let mut cmd = Command::new("ip");
+            cmd.args(["netns", "exec", "ssw-bgrab-scan", "/usr/bin/time", "-v"])
+                .arg(bin);
+            cmd.args([
                 "grab",
                 "-q",
                 "--no-fingerprint",
@@ -496,7 +530,7 @@ pub fn grab(b: GrabBench) -> Result<()> {
                 cmd.arg("--no-starttls");
             }
             let start = Instant::now();
-            let res = tb.scanner_command(&cmd).output()?;
+            let res = cmd.output()?;
             let secs = start.elapsed().as_secs_f64();
             let err = String::from_utf8_lossy(&res.stderr);
             if !res.status.success() {
@@ -521,6 +555,5 @@ pub fn grab(b: GrabBench) -> Result<()> {
             );
         }
     }
-    tb.down()?;
     Ok(())
 }
