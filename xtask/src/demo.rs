@@ -1,6 +1,7 @@
 //! `cargo xtask demo`: the whole pipeline against the local testbed — bring
-//! it up, scan it for real with smtpsweep, show the results next to the
-//! testbed's ground truth, and take it down again.
+//! it up, sweep it for real with smtpsweep (SYN scan, banner grab,
+//! fingerprints), compare with the testbed's ground truth, print the
+//! Markdown report and write the HTML one, and take the testbed down again.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -36,8 +37,10 @@ pub fn run(a: DemoArgs) -> Result<()> {
     let bin = target_dir().join("release/smtpsweep");
     let out_dir = target_dir().join("demo");
     std::fs::create_dir_all(&out_dir)?;
-    let results = out_dir.join("scan.jsonl");
-    let meta = out_dir.join("scan.meta.json");
+    let results = out_dir.join("sweep.jsonl");
+    let meta = out_dir.join("sweep.meta.json");
+    let html = out_dir.join("report.html");
+    let charts = out_dir.join("charts");
 
     let tb = Testbed::up(&TestbedConfig {
         name: "demo".into(),
@@ -57,20 +60,22 @@ pub fn run(a: DemoArgs) -> Result<()> {
     );
     let mut scan = Command::new(&bin);
     scan.args([
-        "scan",
+        "sweep",
         "--allow-reserved",
         &a.prefix,
         "-r",
         &a.rate,
         "-c",
         "3",
+        "--send-help",
     ])
+    .args(["--read-timeout", "5", "--session-timeout", "10"])
     .arg("-o")
     .arg(&results)
     .arg("-m")
     .arg(&meta);
     eprintln!(
-        "demo: ip netns exec {} smtpsweep scan --allow-reserved {} -r {} -c 3 -o {} -m {}",
+        "demo: ip netns exec {} smtpsweep sweep --allow-reserved {} -r {} -c 3 --send-help --read-timeout 5 --session-timeout 10 -o {} -m {}",
         tb.scanner_ns(),
         a.prefix,
         a.rate,
@@ -82,7 +87,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         .status()
         .context("running smtpsweep")?;
     if !status.success() {
-        bail!("smtpsweep scan failed ({status})");
+        bail!("smtpsweep sweep failed ({status})");
     }
 
     let text = std::fs::read_to_string(&results)?;
@@ -92,9 +97,26 @@ pub fn run(a: DemoArgs) -> Result<()> {
         let ip: Ipv4Addr = v["ip"].as_str().context("ip")?.parse()?;
         found.insert((ip, v["port"].as_u64().context("port")? as u16));
     }
-    println!("\nFirst results ({}):", results.display());
-    for line in text.lines().take(5) {
-        println!("  {line}");
+    println!("\nFirst records ({}), one line each:", results.display());
+    for line in text.lines().take(8) {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        let fp = &v["fingerprint"];
+        let cves: Vec<&str> = v["cves"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["id"].as_str())
+            .collect();
+        println!(
+            "  {}:{} {} {} {} {} {}",
+            v["ip"].as_str().unwrap_or("?"),
+            v["port"],
+            v["status"].as_str().unwrap_or("?"),
+            v["tls"]["version"].as_str().unwrap_or("no-tls"),
+            fp["family"].as_str().unwrap_or("-"),
+            fp["version"].as_str().unwrap_or(""),
+            cves.join(",")
+        );
     }
     let mut per_port: BTreeMap<u16, (usize, usize)> = BTreeMap::new();
     for (_, p) in &truth {
@@ -116,6 +138,45 @@ pub fn run(a: DemoArgs) -> Result<()> {
         hit as f64 * 100.0 / truth.len().max(1) as f64,
         truth.len(),
         meta.display()
+    );
+
+    // The report: Markdown on the terminal, HTML and charts on disk.
+    let report = |extra: &[&str]| -> Result<std::process::Output> {
+        let mut c = Command::new(&bin);
+        c.arg("report").arg(&results).arg("-m").arg(&meta);
+        c.arg("--country-db")
+            .arg(tb.country_db())
+            .arg("--asn-db")
+            .arg(tb.asn_db());
+        c.args(extra);
+        Ok(c.output()?)
+    };
+    let md = report(&[])?;
+    if !md.status.success() {
+        bail!(
+            "smtpsweep report failed: {}",
+            String::from_utf8_lossy(&md.stderr)
+        );
+    }
+    println!("\n{}", String::from_utf8_lossy(&md.stdout));
+    let h = report(&[
+        "--format",
+        "html",
+        "-o",
+        html.to_str().context("path")?,
+        "--out-dir",
+        charts.to_str().context("path")?,
+    ])?;
+    if !h.status.success() {
+        bail!(
+            "smtpsweep report --format html failed: {}",
+            String::from_utf8_lossy(&h.stderr)
+        );
+    }
+    eprintln!(
+        "demo: HTML report {} (charts in {})",
+        html.display(),
+        charts.display()
     );
     tb.down().context("taking the testbed down")?;
     eprintln!("demo: testbed removed");

@@ -267,6 +267,11 @@ fn up(args: UpArgs) -> Result<ExitCode> {
     }
     let provisioned = provision(&mut truth, &certs)?;
     truth.save(&truth_path)?;
+    let geo = smtpsweep_testbed::geo::write(
+        truth.prefix,
+        truth.seed,
+        truth_path.parent().unwrap_or(Path::new(".")),
+    )?;
 
     let topology = Topology::create(name, &truth)?;
     let dir = state_dir(name);
@@ -330,6 +335,11 @@ fn up(args: UpArgs) -> Result<ExitCode> {
         provisioned.certificates,
         provisioned.dir.display(),
         provisioned.ca_pem.display()
+    );
+    println!(
+        "  geography (fictional): --country-db {} --asn-db {}",
+        geo.country.display(),
+        geo.asn.display()
     );
     print_personas(&truth);
     println!("Scan it from the scanner namespace:");

@@ -7,6 +7,7 @@
 mod fingerprint;
 mod grabcmd;
 mod monitor;
+mod reportcmd;
 mod scan;
 
 use std::process::ExitCode;
@@ -32,6 +33,8 @@ enum Command {
     Sweep(Box<SweepArgs>),
     /// The banner grab alone, on targets from a file or stdin.
     Grab(Box<grabcmd::GrabArgs>),
+    /// NICER-style exposure report (tables and charts) from sweep/grab output.
+    Report(reportcmd::ReportArgs),
     /// Fingerprint banner lines or grab records (Recog-compatible), with CVE exposure.
     Fingerprint(fingerprint::FingerprintArgs),
 }
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => scan::run(args.scan, Some(args.grab)),
         Command::Grab(args) => grabcmd::run(*args),
         Command::Fingerprint(args) => fingerprint::run(args),
+        Command::Report(args) => reportcmd::run(args),
     };
     match result {
         Ok(code) => code,

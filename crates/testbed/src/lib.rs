@@ -15,6 +15,7 @@
 
 pub mod date;
 pub mod error;
+pub mod geo;
 mod mix;
 pub mod netns;
 pub mod persona;

@@ -57,6 +57,7 @@ pub struct Testbed {
     work_dir: PathBuf,
     owns_work_dir: bool,
     ca_pem: PathBuf,
+    geo: crate::geo::GeoFiles,
     listeners: usize,
     stop: Option<StopTrigger>,
     server: Option<JoinHandle<Result<()>>>,
@@ -113,6 +114,7 @@ impl Testbed {
         let work_dir = std::fs::canonicalize(&work_dir)
             .map_err(|e| cleanup(Error::io(format!("resolving {}", work_dir.display()), e)))?;
         truth.save(&work_dir.join("truth.json")).map_err(cleanup)?;
+        let geo = crate::geo::write(truth.prefix, truth.seed, &work_dir).map_err(cleanup)?;
         let topology = Topology::create(&config.name, &truth).map_err(cleanup)?;
 
         let (trigger, signal) = stop_pair();
@@ -133,6 +135,7 @@ impl Testbed {
             work_dir,
             owns_work_dir,
             ca_pem: provisioned.ca_pem,
+            geo,
             listeners: 0,
             stop: Some(trigger),
             server: Some(server),
@@ -165,6 +168,16 @@ impl Testbed {
     /// The test CA's certificate (PEM), which CA-signed and expired certificates chain to.
     pub fn ca_pem(&self) -> &Path {
         &self.ca_pem
+    }
+
+    /// The fictional country database (MaxMind format) of the testbed prefix.
+    pub fn country_db(&self) -> &Path {
+        &self.geo.country
+    }
+
+    /// The fictional provider (ASN) database (MaxMind format) of the testbed prefix.
+    pub fn asn_db(&self) -> &Path {
+        &self.geo.asn
     }
 
     /// The testbed's name.
