@@ -50,11 +50,18 @@ pub struct FingerprintArgs {
     pub output: String,
 }
 
-/// A CVE as written into records.
+/// A CVE a fingerprint's version falls into. Records carry only the ids
+/// (`"cves": ["CVE-2019-10149", …]`); the summaries live in the CVE
+/// database and the report, not once per record.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CveRef {
     pub id: String,
     pub summary: String,
+}
+
+/// The `cves` value of a record: the ids.
+pub fn cve_ids(cves: &[CveRef]) -> Value {
+    Value::Array(cves.iter().map(|c| Value::String(c.id.clone())).collect())
 }
 
 /// Fingerprint databases plus CVE ranges: turns SMTP replies into a
@@ -147,10 +154,7 @@ impl Enricher {
                 );
             }
             if !cves.is_empty() {
-                obj.insert(
-                    "cves".into(),
-                    serde_json::to_value(&cves).unwrap_or(Value::Null),
-                );
+                obj.insert("cves".into(), cve_ids(&cves));
             }
         }
     }
@@ -249,7 +253,7 @@ pub fn run(a: FingerprintArgs) -> Result<ExitCode> {
                 v["fingerprint"] = serde_json::to_value(&fp)?;
             }
             if !cves.is_empty() {
-                v["cves"] = serde_json::to_value(&cves)?;
+                v["cves"] = cve_ids(&cves);
             }
             v
         };

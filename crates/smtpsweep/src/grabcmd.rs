@@ -157,7 +157,7 @@ pub fn enrich(e: &Enricher, rec: &mut GrabRecord) {
     }
     rec.cves = cves
         .iter()
-        .filter_map(|c| serde_json::to_value(c).ok())
+        .map(|c| serde_json::Value::String(c.id.clone()))
         .collect();
 }
 
