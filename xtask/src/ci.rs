@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{Result, bail};
 
-use crate::sys::{ensure_tool, have};
+use crate::sys::{ensure_file, ensure_tool, have};
 
 fn cargo(args: &[&str]) -> Result<()> {
     eprintln!("xtask: cargo {}", args.join(" "));
@@ -22,6 +22,11 @@ pub fn test() -> Result<()> {
     let root = unsafe { libc::geteuid() } == 0;
     if root {
         ensure_tool("ip", "iproute2")?;
+        // Text in PNG charts (the report tests draw them when a font exists).
+        ensure_file(
+            "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+            "fonts-dejavu-core",
+        )?;
     } else {
         eprintln!("xtask: not root: the testbed tests will be skipped (CI runs them as root)");
     }

@@ -51,6 +51,28 @@ pub fn ensure_tool(bin: &str, pkg: &str) -> Result<()> {
     Ok(())
 }
 
+/// Installs Debian package `pkg` with apt-get when `path` does not exist
+/// (for packages of data files, such as fonts).
+pub fn ensure_file(path: &str, pkg: &str) -> Result<()> {
+    if std::path::Path::new(path).exists() {
+        return Ok(());
+    }
+    eprintln!("xtask: {path} is missing; installing the Debian package `{pkg}` with apt-get");
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", "--no-install-recommends", pkg])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+    };
+    if !install().map(|s| s.success()).unwrap_or(false) {
+        run_ok(Command::new("apt-get").args(["update", "-q"]))?;
+        if !install().context("running apt-get")?.success() {
+            bail!("apt-get install {pkg} failed; install it by hand and try again");
+        }
+    }
+    Ok(())
+}
+
 /// Runs a command; an error names the command and carries its stderr.
 pub fn run_ok(cmd: &mut Command) -> Result<()> {
     let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
