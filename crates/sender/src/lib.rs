@@ -48,6 +48,19 @@ pub struct SenderStats {
     pub send_errors: AtomicU64,
 }
 
+impl SenderStats {
+    /// Adds what `now` counted beyond `published`, then remembers `now`.
+    fn publish(&self, now: &SenderReport, published: &mut SenderReport) {
+        self.sent
+            .fetch_add(now.sent - published.sent, Ordering::Relaxed);
+        self.targets
+            .fetch_add(now.targets - published.targets, Ordering::Relaxed);
+        self.send_errors
+            .fetch_add(now.send_errors - published.send_errors, Ordering::Relaxed);
+        *published = *now;
+    }
+}
+
 /// Everything one sender thread needs.
 pub struct SenderConfig {
     pub ifindex: u32,
@@ -259,7 +272,8 @@ pub fn run(
         ring: out.is_ring(),
         ..Default::default()
     };
-    let (mut sent_pub, mut targets_pub, mut err_pub) = (0u64, 0u64, 0u64);
+    // What this thread has already added to the shared counters.
+    let mut published = SenderReport::default();
     let mut budget: u32 = 0;
     let nsrc = cfg.templates.len();
     'passes: for probe in 0..cfg.probes.max(1) {
@@ -275,17 +289,7 @@ pub fn run(
                 // The grant is used up: send it now, so paced frames leave on time.
                 out.flush();
                 // Publish counters and check the stop conditions once per grant.
-                stats
-                    .sent
-                    .fetch_add(report.sent - sent_pub, Ordering::Relaxed);
-                stats
-                    .targets
-                    .fetch_add(report.targets - targets_pub, Ordering::Relaxed);
-                stats
-                    .send_errors
-                    .fetch_add(report.send_errors - err_pub, Ordering::Relaxed);
-                (sent_pub, targets_pub, err_pub) =
-                    (report.sent, report.targets, report.send_errors);
+                stats.publish(&report, &mut published);
                 if stop.load(Ordering::Relaxed) || cfg.deadline.is_some_and(|d| Instant::now() >= d)
                 {
                     break 'passes;
@@ -312,15 +316,7 @@ pub fn run(
         }
     }
     out.finish();
-    stats
-        .sent
-        .fetch_add(report.sent - sent_pub, Ordering::Relaxed);
-    stats
-        .targets
-        .fetch_add(report.targets - targets_pub, Ordering::Relaxed);
-    stats
-        .send_errors
-        .fetch_add(report.send_errors - err_pub, Ordering::Relaxed);
+    stats.publish(&report, &mut published);
     Ok(report)
 }
 

@@ -164,9 +164,15 @@ impl Enricher {
 /// summary's code and newline-joined text, the form Recog's EHLO and HELP
 /// databases expect.
 fn prefix_code(reply: &Value, text: &str) -> String {
-    let Some(code) = reply["code"].as_u64() else {
-        return text.to_string();
-    };
+    match reply["code"].as_u64() {
+        Some(code) => with_code(code, text),
+        None => text.to_string(),
+    }
+}
+
+/// `code` in front of every line of `text` (newline-joined), `-` after it on
+/// all but the last line, CRLF line ends.
+pub fn with_code(code: u64, text: &str) -> String {
     let lines: Vec<&str> = text.split('\n').collect();
     let n = lines.len();
     lines

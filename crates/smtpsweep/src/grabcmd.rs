@@ -131,15 +131,8 @@ impl GrabFormat {
 /// Adds fingerprint and CVEs to a record from its replies.
 pub fn enrich(e: &Enricher, rec: &mut GrabRecord) {
     let reply = |r: &Option<smtpsweep_grab::ReplySummary>| {
-        r.as_ref().map(|r| {
-            let lines: Vec<&str> = r.text.split('\n').collect();
-            let n = lines.len();
-            lines
-                .iter()
-                .enumerate()
-                .map(|(i, l)| format!("{}{}{l}\r\n", r.code, if i + 1 == n { ' ' } else { '-' }))
-                .collect::<String>()
-        })
+        r.as_ref()
+            .map(|r| crate::fingerprint::with_code(u64::from(r.code), &r.text))
     };
     let smtp = &rec.smtp;
     // Inside TLS the EHLO reply is often the richer one.
