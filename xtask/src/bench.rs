@@ -203,6 +203,8 @@ fn tools(b: &ScanBench, smtpsweep: &str) -> Vec<Tool> {
         "-oL",
         "/dev/null",
     ]);
+    // masscan leaves paused.conf in its working directory when interrupted.
+    m.current_dir(std::env::temp_dir());
     v.push(Tool {
         name: "masscan",
         cmd: m,
