@@ -1,4 +1,4 @@
-//! The report's data model: every table as data. `REPORT_SCHEMA.md` describes
+//! The report's data model: every table as data. `docs/report-schema.md` describes
 //! the JSON form of each field.
 //!
 //! Conventions: a `share` is a fraction in `0..=1` (not a percentage);

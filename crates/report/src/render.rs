@@ -222,7 +222,7 @@ pub fn render_html(r: &Report) -> Result<String, ReportError> {
     Ok(out)
 }
 
-/// The report as pretty-printed JSON (see `REPORT_SCHEMA.md`).
+/// The report as pretty-printed JSON (see `docs/report-schema.md`).
 pub fn render_json(r: &Report) -> String {
     // Serialising plain data with string keys cannot fail.
     serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"error\":{:?}}}", e.to_string()))

@@ -1,5 +1,5 @@
 //! Renderers: Markdown, HTML (self-contained, inline SVG), JSON (round trip,
-//! every key documented in REPORT_SCHEMA.md), CSV (one file per table) and
+//! every key documented in docs/report-schema.md), CSV (one file per table) and
 //! chart files (SVG, PNG when a font is installed).
 
 mod common;
@@ -161,7 +161,7 @@ fn json_round_trips_and_every_key_is_documented() {
     keys(&v, &mut all);
     assert!(all.len() > 100, "{}", all.len());
     let doc =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/REPORT_SCHEMA.md")).unwrap();
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/report-schema.md")).unwrap();
     let missing: Vec<&String> = all
         .iter()
         .filter(|k| !doc.contains(&format!("`{k}`")))
