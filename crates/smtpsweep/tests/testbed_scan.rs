@@ -257,6 +257,38 @@ fn scan_finds_exactly_the_ground_truth() {
     let part: BTreeSet<_> = open_pairs(&out2).into_iter().collect();
     assert_eq!(part, truth_open(&tb, |ip| in_net(ip, 0xC612_0000, 18)));
 
+    // -N: stop once that many open ports answered.
+    let meta_n = dir.join("maxres.meta.json");
+    let out_n = dir.join("maxres.jsonl");
+    smtpsweep(
+        &tb,
+        &[
+            "scan",
+            "--allow-reserved",
+            "198.18.0.0/16",
+            "-r",
+            "20000",
+            "-c",
+            "1",
+            "-q",
+            "-N",
+            "50",
+            "-o",
+            out_n.to_str().unwrap(),
+            "-m",
+            meta_n.to_str().unwrap(),
+        ],
+    );
+    let mn: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&meta_n).unwrap()).unwrap();
+    assert_eq!(mn["exit_status"], "max-results", "{mn}");
+    assert!(mn["hits_unique"].as_u64().unwrap() >= 50);
+    assert!(
+        mn["packets_sent"].as_u64().unwrap() < 65536 * 3,
+        "stopped early: {mn}"
+    );
+    assert!(open_pairs(&out_n).len() >= 50);
+
     // 3. Four shards with one seed, run as four processes at once: disjoint, same union.
     let mut handles = Vec::new();
     for i in 0..4 {
@@ -352,6 +384,18 @@ fn dryrun_shards_partition_the_space() {
         assert_eq!(parts.len(), all.len(), "threads {threads}");
         assert_eq!(parts.into_iter().collect::<BTreeSet<_>>(), set);
     }
+    // --probes 2: every target twice, all first copies before any second.
+    let two = run(&["--probes", "2"]);
+    assert_eq!(two.len(), 2 * all.len());
+    let strip = |l: &String| l.split(' ').next().unwrap().to_string();
+    assert_eq!(
+        two[..all.len()].iter().map(strip).collect::<Vec<_>>(),
+        all.iter().map(strip).collect::<Vec<_>>()
+    );
+    assert!(two[..all.len()].iter().all(|l| l.ends_with("probe=0")));
+    assert!(two[all.len()..].iter().all(|l| l.ends_with("probe=1")));
+    // -n: the first n targets of the order.
+    assert_eq!(run(&["-n", "10"]), all[..10].to_vec());
     // Same seed, same order; another seed, another order.
     assert_eq!(run(&[]), all);
     assert_ne!(run_seed("6", &[]), all);
