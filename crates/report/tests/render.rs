@@ -160,8 +160,11 @@ fn json_round_trips_and_every_key_is_documented() {
     let mut all = BTreeSet::new();
     keys(&v, &mut all);
     assert!(all.len() > 100, "{}", all.len());
-    let doc =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/report-schema.md")).unwrap();
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/report-schema.md"
+    ))
+    .unwrap();
     let missing: Vec<&String> = all
         .iter()
         .filter(|k| !doc.contains(&format!("`{k}`")))
