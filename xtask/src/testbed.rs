@@ -150,32 +150,10 @@ fn require_root(what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Makes sure iproute2's `ip` is installed, installing it with apt-get when it is not.
+/// Makes sure iproute2's `ip` is installed (apt-get when it is not) and returns its path.
 fn ensure_ip() -> Result<PathBuf> {
-    if let Some(ip) = ip_program() {
-        return Ok(ip);
-    }
-    eprintln!(
-        "iproute2 (the `ip` command) is missing; installing it with `apt-get install -y iproute2`..."
-    );
-    let install = || {
-        Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends", "iproute2"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-    };
-    let ok = install().is_ok_and(|s| s.success())
-        || (Command::new("apt-get")
-            .arg("update")
-            .status()
-            .is_ok_and(|s| s.success())
-            && install().is_ok_and(|s| s.success()));
-    match ip_program() {
-        Some(ip) if ok => Ok(ip),
-        _ => bail!(
-            "could not install iproute2 with apt-get; install it by hand (`apt-get install iproute2`)"
-        ),
-    }
+    crate::sys::ensure_tool("ip", "iproute2")?;
+    ip_program().ok_or_else(|| anyhow::anyhow!("iproute2 is installed but `ip` was not found"))
 }
 
 /// Whether `pid` is a running process (a zombie awaiting its reaper does not count).
