@@ -28,12 +28,12 @@ const TIMEOUTS: [&str; 7] = [
     "--connect-timeout",
     "3",
     "--read-timeout",
-    "3",
+    "5",
     "--session-timeout",
-    "8",
+    "10",
     "--send-help",
 ];
-const SESSION_MS: u64 = 8_000;
+const SESSION_MS: u64 = 10_000;
 
 fn run_in(tb: &Testbed, args: &[&str]) {
     let mut c = Command::new(env!("CARGO_BIN_EXE_smtpsweep"));
