@@ -15,7 +15,7 @@ mod writer;
 
 pub use field::{Field, FieldKind, FieldListError, FieldValue};
 pub use filter::{CmpOp, DEFAULT_FILTER, Filter, FilterError, FilterErrorKind};
-pub use metadata::{BlocklistedCounts, ScanMetadata};
+pub use metadata::{BlocklistedCounts, GrabSummary, ScanMetadata};
 pub use record::{Classification, ClassificationError, ScanRecord};
 pub use time::{TimestampError, format_system_time, format_timestamp, parse_timestamp};
 pub use writer::{Format, FormatError, OutputError, RecordWriter};

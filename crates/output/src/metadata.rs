@@ -5,6 +5,18 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
+/// Grab-stage counters of a `sweep` run.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(default)]
+pub struct GrabSummary {
+    /// Open ports handed to the grab stage.
+    pub submitted: u64,
+    /// Grab records written.
+    pub done: u64,
+    /// Records per status (`success`, `io-timeout`, ...), statuses with none left out.
+    pub by_status: std::collections::BTreeMap<String, u64>,
+}
+
 /// Targets removed by blocklists, in addresses (not address×port pairs).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[serde(default)]
@@ -129,6 +141,9 @@ pub struct ScanMetadata {
     pub cookie_key_fingerprint: String,
     /// How frames were sent: `ring` (TX ring) or `send`.
     pub send_mode: String,
+    /// `sweep` only: what the grab stage did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grab: Option<GrabSummary>,
     /// How the scan ended: `completed`, `interrupted`, `max-runtime`, `max-targets`,
     /// `max-results` or `error`.
     pub exit_status: String,

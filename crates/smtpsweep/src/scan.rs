@@ -515,7 +515,8 @@ pub fn run(a: ScanArgs, sweep: Option<GrabOpts>) -> Result<ExitCode> {
     let mut write_result: Result<u64> = writer
         .join()
         .map_err(|_| anyhow!("the writer thread panicked"))?;
-    if let Some((_, thread, sink)) = grab {
+    let mut grab_summary = None;
+    if let Some((gstats, thread, sink)) = grab {
         // The forwarder has dropped its input: the grab stage drains and ends.
         while !thread.is_finished() {
             std::thread::sleep(Duration::from_millis(50));
@@ -530,6 +531,17 @@ pub fn run(a: ScanArgs, sweep: Option<GrabOpts>) -> Result<ExitCode> {
             .join()
             .map_err(|_| anyhow!("the grab writer thread panicked"))?;
         write_result = write_result.and(written);
+        let snap = gstats.snapshot();
+        grab_summary = Some(smtpsweep_output::GrabSummary {
+            submitted: snap.submitted,
+            done: snap.done,
+            by_status: snap
+                .by_status
+                .iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(st, n)| (st.as_str().to_string(), *n))
+                .collect(),
+        });
     }
     status(&mut prev, &mut last, false);
 
@@ -620,6 +632,7 @@ pub fn run(a: ScanArgs, sweep: Option<GrabOpts>) -> Result<ExitCode> {
                 "{:08x}",
                 cookies.seq(Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED, 0, 0)
             ),
+            grab: grab_summary,
             send_mode: if ring_used {
                 "ring".into()
             } else {

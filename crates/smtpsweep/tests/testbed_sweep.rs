@@ -100,6 +100,7 @@ fn sweep_matches_personas_and_grab_reads_zmap_and_masscan_input() {
     let dir = std::env::temp_dir().join(format!("ssw-sweep-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("sweep.jsonl");
+    let meta = dir.join("sweep.meta.json");
     let mut args = vec![
         "sweep",
         "--allow-reserved",
@@ -113,9 +114,25 @@ fn sweep_matches_personas_and_grab_reads_zmap_and_masscan_input() {
         "5",
     ];
     args.extend(TIMEOUTS);
-    args.extend(["-o", out.to_str().unwrap()]);
+    args.extend(["-o", out.to_str().unwrap(), "-m", meta.to_str().unwrap()]);
     run_in(&tb, &args);
     let got = records(&out);
+
+    // The metadata counts the grab stage too.
+    let md: Value = serde_json::from_str(&std::fs::read_to_string(&meta).unwrap()).unwrap();
+    assert_eq!(
+        md["grab"]["submitted"].as_u64(),
+        Some(got.len() as u64),
+        "{md}"
+    );
+    assert_eq!(md["grab"]["done"].as_u64(), Some(got.len() as u64), "{md}");
+    let by: u64 = md["grab"]["by_status"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(by, got.len() as u64);
 
     // Exactly one record per open (address, port) of the ground truth.
     let truth = serde_json::to_value(tb.truth()).unwrap();
