@@ -6,7 +6,7 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "clean-testbeds: run as root (network namespaces)" >&2
   exit 1
 fi
-for pidfile in /run/smtpsweep-testbed/*/pid; do
+for pidfile in /run/smtpsweep-testbed/*/serve.pid; do
   [ -e "$pidfile" ] || continue
   pid=$(cat "$pidfile")
   kill "$pid" 2>/dev/null && echo "stopped testbed daemon $pid"
